@@ -1,0 +1,59 @@
+/* vr_sim.h: the simulation systems a worker runs on its arena (public header
+ * of workers/).
+ *
+ * Every system is a pure function of the arena's columns, the scenario and
+ * the turn number: no hidden state survives a turn except caches derived
+ * from arena content, so a worker restarted on the same arena computes the
+ * same next turn, bit for bit.
+ */
+#ifndef VR_SIM_H
+#define VR_SIM_H
+
+#include "vr_shm.h"
+
+typedef struct vr_scenario {
+    uint64_t seed;
+    uint32_t universe;
+    uint32_t systems;   /* star systems in the galaxy */
+    uint32_t fleets;    /* fleets at turn 0 */
+    uint32_t factions;  /* 1..65535 */
+} vr_scenario;
+
+/* Capacities an arena needs for a scenario (fleet headroom included). */
+void vr_sim_capacity(const vr_scenario *s, uint32_t capacity[VR_NTABLES]);
+
+/* Per-worker caches derived from the arena (shortest-path trees). */
+typedef struct vr_sim vr_sim;
+int vr_sim_new(vr_sim **out, const vr_scenario *s);
+void vr_sim_destroy(vr_sim **sim);
+
+/* Builds turn 0 into the work buffer: galaxy (systems, hyperlanes = minimum
+ * spanning tree plus links to the 3 nearest neighbours) and fleets.
+ * Returns 0, -VR_EFULL if the arena is too small, or -VR_EBADARG. */
+int vr_sim_genesis(vr_sim *sim, vr_cols *c);
+
+/* Runs every system of turn `turn` on the work buffer, in the fixed order:
+ * movement, then arrivals (new destinations, disband and respawn).  Writes
+ * counts to *stats when not NULL.  Returns 0 or a negative code. */
+typedef struct vr_turn_stats {
+    uint64_t entities;
+    uint64_t moved;
+    uint64_t arrivals;
+    uint64_t respawns;
+} vr_turn_stats;
+int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats);
+
+/* Random-number streams (the last argument of vr_rand). */
+enum vr_stream {
+    VR_RS_SYSTEM_X = 1,
+    VR_RS_SYSTEM_Y,
+    VR_RS_OWNER,
+    VR_RS_FLEET_AT,
+    VR_RS_FLEET_DEST,
+    VR_RS_FLEET_SPEED,
+    VR_RS_FLEET_SHIPS,
+    VR_RS_FLEET_FACTION,
+    VR_RS_DISBAND,
+};
+
+#endif

@@ -1,0 +1,290 @@
+/* worker.c: vr-worker, the process that owns and runs one universe.
+ *
+ * Started by the coordinator (never by hand in normal use).  It attaches its
+ * arena read-write, binds itself to the CPUs and memory of its NUMA node
+ * (reported, not fatal, on a topology that is not this machine), pre-faults
+ * the arena so pages land on that node, builds turn 0 if the arena holds no
+ * committed turn, then serves the turn protocol on a ZeroMQ DEALER socket:
+ *   TURN(n)   -> compute n into the unpublished buffer, reply DONE(n, hash)
+ *   COMMIT(n) -> publish buffer n (readers now see turn n)
+ *   PING      -> PONG;  STOP -> exit 0.
+ * It exits by itself when its coordinator dies (PR_SET_PDEATHSIG plus a
+ * parent check every poll), leaving the arena for a new coordinator.
+ */
+#include "vr_sim.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <hwloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+typedef struct wopts {
+    const char *name, *endpoint, *cpus;
+    uint32_t universe;
+    int node;
+    pid_t parent;
+    uint64_t cluster_id;
+    vr_scenario sc;
+} wopts;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vr-worker --name NAME --universe K --endpoint ENDPOINT --cluster-id HEX\n"
+               "                 --systems N --fleets N --factions N [--cpus LIST --node N] [--parent PID]\n"
+               "Runs one universe of cluster NAME; normally started by vr-coordinator.\n");
+}
+
+/* Binds CPU and memory to what the plan says; returns VR_BIND_* flags. */
+static uint32_t bind_self(const wopts *o, vr_arena *arena)
+{
+    if (!o->cpus || o->node < 0)
+        return 0;
+    hwloc_topology_t topo;
+    uint32_t flags = 0;
+    if (hwloc_topology_init(&topo) < 0)
+        return VR_BIND_FAILED;
+    if (hwloc_topology_load(topo) < 0) {
+        hwloc_topology_destroy(topo);
+        return VR_BIND_FAILED;
+    }
+    if (!hwloc_topology_is_thissystem(topo)) {
+        fprintf(stderr, "vr-worker u%u: topology is synthetic or from XML, not this machine: "
+                        "binding to cpus %s node %d skipped\n", o->universe, o->cpus, o->node);
+        hwloc_topology_destroy(topo);
+        return VR_BIND_SYNTHETIC;
+    }
+    const struct hwloc_topology_support *sup = hwloc_topology_get_support(topo);
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    if (hwloc_bitmap_list_sscanf(set, o->cpus) == 0 && sup->cpubind->set_thisproc_cpubind) {
+        if (hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) == 0)
+            flags |= VR_BIND_CPU;
+        else {
+            fprintf(stderr, "vr-worker u%u: hwloc_set_cpubind(%s): %s; running unbound\n",
+                    o->universe, o->cpus, strerror(errno));
+            flags |= VR_BIND_FAILED;
+        }
+    }
+    hwloc_obj_t numa = hwloc_get_numanode_obj_by_os_index(topo, (unsigned)o->node);
+    if (numa && sup->membind->set_area_membind && sup->membind->bind_membind) {
+        if (hwloc_set_area_membind(topo, vr_arena_base(arena), vr_arena_bytes(arena), numa->nodeset,
+                                   HWLOC_MEMBIND_BIND, HWLOC_MEMBIND_BYNODESET) == 0)
+            flags |= VR_BIND_MEM;
+        else
+            fprintf(stderr, "vr-worker u%u: hwloc_set_area_membind(node %d): %s; "
+                            "pages follow first touch\n", o->universe, o->node, strerror(errno));
+    }
+    hwloc_bitmap_free(set);
+    hwloc_topology_destroy(topo);
+    return flags;
+}
+
+static int send_msg(void *sock, const vr_msg *m)
+{
+    char buf[512];
+    int n = vr_msg_encode(m, buf, sizeof buf);
+    if (n < 0)
+        return n;
+    return zmq_send(sock, buf, (size_t)n, 0) < 0 ? -errno : 0;
+}
+
+static int fail(void *sock, uint64_t turn, int code, const char *fmt, const char *arg)
+{
+    vr_msg f = {.type = VR_MSG_FAIL, .turn = turn, .code = code};
+    snprintf(f.text, sizeof f.text, fmt, arg);
+    fprintf(stderr, "vr-worker: %s\n", f.text);
+    return send_msg(sock, &f);
+}
+
+static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock)
+{
+    uint64_t pending = 0, pending_hash = 0; /* computed, not yet committed */
+    bool have_pending = false;
+    while (!stop_flag) {
+        if (o->parent && getppid() != o->parent) {
+            fprintf(stderr, "vr-worker u%u: coordinator %d is gone; exiting\n", o->universe, (int)o->parent);
+            return 0;
+        }
+        zmq_pollitem_t pi = {.socket = sock, .events = ZMQ_POLLIN};
+        int r = zmq_poll(&pi, 1, 500);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            continue;
+        char buf[4096];
+        int n = zmq_recv(sock, buf, sizeof buf, ZMQ_DONTWAIT);
+        if (n < 0)
+            continue;
+        vr_msg m;
+        int rc = vr_msg_decode(buf, n > (int)sizeof buf ? sizeof buf : (size_t)n, &m);
+        if (rc) {
+            fail(sock, 0, rc, "bad message from coordinator: %s", m.text);
+            continue;
+        }
+        uint64_t pub_turn = 0;
+        vr_arena_published(arena, &pub_turn, NULL);
+        switch (m.type) {
+        case VR_MSG_TURN: {
+            if (m.turn != pub_turn + 1) {
+                char t[64];
+                snprintf(t, sizeof t, "%llu", (unsigned long long)pub_turn);
+                fail(sock, m.turn, -VR_EBADARG, "TURN asked for a turn that does not follow the published turn %s", t);
+                break;
+            }
+            uint64_t t0 = now_ns();
+            vr_cols cols;
+            vr_turn_stats st;
+            rc = vr_arena_begin(arena, &cols);
+            if (rc == 0)
+                rc = vr_sim_turn(sim, &cols, m.turn, &st);
+            if (rc) {
+                fail(sock, m.turn, rc, "turn failed: %s", vr_strerror(rc));
+                break;
+            }
+            pending = m.turn;
+            pending_hash = vr_arena_hash(arena);
+            have_pending = true;
+            vr_msg d = {.type = VR_MSG_DONE, .turn = m.turn, .hash = pending_hash,
+                        .entities = st.entities, .turn_ns = now_ns() - t0};
+            send_msg(sock, &d);
+            break;
+        }
+        case VR_MSG_COMMIT:
+            if (!have_pending || m.turn != pending) {
+                char t[64];
+                snprintf(t, sizeof t, "%llu", (unsigned long long)m.turn);
+                fail(sock, m.turn, -VR_EBADARG, "COMMIT of turn %s that was not computed here", t);
+                break;
+            }
+            vr_arena_publish(arena, pending, pending_hash);
+            have_pending = false;
+            break;
+        case VR_MSG_PING: {
+            vr_msg p = {.type = VR_MSG_PONG, .turn = pub_turn};
+            send_msg(sock, &p);
+            break;
+        }
+        case VR_MSG_STOP:
+            return 0;
+        default:
+            fail(sock, 0, -VR_EBADMSG, "unexpected message %s from coordinator", vr_msg_name(m.type));
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    wopts o = {.node = -1, .sc = {.factions = 4}};
+    static const struct option lo[] = {
+        {"name", 1, 0, 'n'}, {"universe", 1, 0, 'u'}, {"endpoint", 1, 0, 'e'},
+        {"cluster-id", 1, 0, 'i'}, {"cpus", 1, 0, 'c'}, {"node", 1, 0, 'N'},
+        {"systems", 1, 0, 's'}, {"fleets", 1, 0, 'f'}, {"factions", 1, 0, 'F'},
+        {"parent", 1, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'n': o.name = optarg; break;
+        case 'u': o.universe = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'e': o.endpoint = optarg; break;
+        case 'i': o.cluster_id = strtoull(optarg, NULL, 16); break;
+        case 'c': o.cpus = optarg; break;
+        case 'N': o.node = atoi(optarg); break;
+        case 's': o.sc.systems = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'f': o.sc.fleets = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'F': o.sc.factions = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'p': o.parent = (pid_t)atoi(optarg); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!o.name || !o.endpoint || vr_name_check(o.name) || !o.sc.systems) {
+        usage(stderr);
+        return 2;
+    }
+    if (o.parent) {
+        /* die with the coordinator; the check closes the race with an
+         * already-dead parent */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != o.parent)
+            return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    char seg[VR_SEGNAME_MAX], why[256] = "";
+    vr_segname(seg, sizeof seg, o.name, (int)o.universe);
+    vr_arena *arena = NULL;
+    int rc = vr_arena_attach(&arena, seg, true, o.cluster_id, why, sizeof why);
+    if (rc) {
+        fprintf(stderr, "vr-worker u%u: cannot attach arena %s: %s (%s)\n", o.universe, seg,
+                why[0] ? why : vr_strerror(rc), vr_strerror(rc));
+        return 1;
+    }
+    o.sc.seed = vr_arena_header(arena)->seed;
+    o.sc.universe = o.universe;
+    uint32_t flags = bind_self(&o, arena);
+    vr_arena_prefault(arena);
+
+    vr_sim *sim = NULL;
+    rc = vr_sim_new(&sim, &o.sc);
+    uint64_t turn = 0, hash = 0;
+    if (rc == 0 && vr_arena_published(arena, &turn, &hash) == -VR_ENOTYET) {
+        vr_cols cols;
+        rc = vr_arena_begin(arena, &cols);
+        if (rc == 0)
+            rc = vr_sim_genesis(sim, &cols);
+        if (rc == 0) {
+            hash = vr_arena_hash(arena);
+            rc = vr_arena_publish(arena, 0, hash);
+        }
+    }
+    if (rc) {
+        fprintf(stderr, "vr-worker u%u: cannot build turn 0: %s\n", o.universe, vr_strerror(rc));
+        vr_sim_destroy(&sim);
+        vr_arena_detach(&arena);
+        return 1;
+    }
+
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    char ident[16];
+    int idlen = snprintf(ident, sizeof ident, "u%u", o.universe);
+    int linger = 1000;
+    zmq_setsockopt(sock, ZMQ_ROUTING_ID, ident, (size_t)idlen);
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(sock, o.endpoint) < 0) {
+        fprintf(stderr, "vr-worker u%u: zmq_connect(%s): %s\n", o.universe, o.endpoint, zmq_strerror(errno));
+        rc = 1;
+    } else {
+        vr_msg hello = {.type = VR_MSG_HELLO, .universe = o.universe, .pid = (int32_t)getpid(),
+                        .flags = flags, .turn = turn, .hash = hash};
+        send_msg(sock, &hello);
+        rc = serve(&o, arena, sim, sock) ? 1 : 0;
+    }
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    vr_sim_destroy(&sim);
+    vr_arena_detach(&arena);
+    return rc;
+}
