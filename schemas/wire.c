@@ -16,7 +16,7 @@
 static const char *fields_of(int type)
 {
     switch (type) {
-    case VR_MSG_HELLO:  return "upfth";   /* universe, pid, flags, turn, hash */
+    case VR_MSG_HELLO:  return "upfthE";  /* universe, pid, flags, turn, hash, entities */
     case VR_MSG_TURN:   return "ts";      /* turn, seed */
     case VR_MSG_DONE:   return "thEn";    /* turn, hash, entities, turn_ns */
     case VR_MSG_COMMIT: return "t";

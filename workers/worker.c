@@ -277,8 +277,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "vr-worker u%u: zmq_connect(%s): %s\n", o.universe, o.endpoint, zmq_strerror(errno));
         rc = 1;
     } else {
+        vr_view v;
+        uint64_t ents = 0;
+        if (vr_arena_read_begin(arena, &v) == 0)
+            ents = (uint64_t)v.tables[VR_TAB_fleets].live + v.tables[VR_TAB_systems].live;
         vr_msg hello = {.type = VR_MSG_HELLO, .universe = o.universe, .pid = (int32_t)getpid(),
-                        .flags = flags, .turn = turn, .hash = hash};
+                        .flags = flags, .turn = turn, .hash = hash, .entities = ents};
         send_msg(sock, &hello);
         rc = serve(&o, arena, sim, sock) ? 1 : 0;
     }

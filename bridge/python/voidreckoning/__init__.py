@@ -1,0 +1,46 @@
+"""voidreckoning: the Python bridge of a vr cluster.
+
+Attach read-only, by cluster name, to the shared memory of a running cluster
+and read every column of every universe as a zero-copy, read-only numpy
+array::
+
+    import voidreckoning as vr
+
+    with vr.attach("demo") as c:
+        print(c.status, c.committed_turn, hex(c.cluster_hash))
+        u = c.universes[0]
+        print(u.tables)                      # {"systems": ["x", ...], ...}
+        with u.read() as v:                  # one consistent turn
+            ships = v.column("fleets", "ships")[v.alive("fleets")].sum()
+        print(v.turn, ships)                 # raises TornReadError on exit if overwritten
+
+Only the stdlib and numpy are used.  Segments are opened O_RDONLY and mapped
+PROT_READ / MAP_SHARED; the bridge never writes, never locks and never
+removes a segment.
+"""
+
+from __future__ import annotations
+
+from ._layout import LAYOUT_VERSION
+from .cluster import RETRY_SECONDS, Cluster, ColumnInfo, Universe, View, attach
+from .errors import (AttachError, ClusterNotFound, NotYetError, SchemaError, TornReadError,
+                     VersionError, VrError)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LAYOUT_VERSION",
+    "RETRY_SECONDS",
+    "attach",
+    "Cluster",
+    "Universe",
+    "View",
+    "ColumnInfo",
+    "VrError",
+    "AttachError",
+    "ClusterNotFound",
+    "VersionError",
+    "SchemaError",
+    "TornReadError",
+    "NotYetError",
+]

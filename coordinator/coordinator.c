@@ -1,0 +1,1133 @@
+/* coordinator.c: vr-coordinator, creates the cluster and drives turns.
+ *
+ * Start-up: check the name is free (report stale segments of a dead
+ * coordinator; remove them with --reclaim), plan placement with hwloc,
+ * create the cluster segment and one arena per universe, spawn one vr-worker
+ * per universe (posix_spawn, before any ZeroMQ context exists), wait for
+ * every HELLO.  Then the turn protocol of DESIGN §4 over a ROUTER socket:
+ * TURN(n) to all -> DONE(n, hash) from all -> COMMIT(n) to all, while the
+ * command socket stays served.  A worker that dies, fails or does not answer
+ * within --worker-timeout is reported and the cluster is shut down: the
+ * coordinator never waits without a deadline.  SIGINT/SIGTERM, `vrctl
+ * shutdown` or the turn limit stop the cluster cleanly: STOP to workers, wait,
+ * unlink every segment, print "final turn N cluster hash H".
+ */
+#include "vr_coord.h"
+#include "vr_sim.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+extern char **environ;
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig) { got_signal = sig; }
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+typedef struct opts {
+    const char *name;
+    uint32_t universes;
+    uint64_t seed;
+    uint64_t turns; /* 0 = until stopped */
+    bool plan_only, reclaim, paused, quiet, hold;
+    double worker_timeout;
+    const char *topology, *cmd_endpoint, *worker_bin, *hash_log;
+    enum vr_pin_mode pin;
+    mode_t mode;
+    vr_scenario sc;
+} opts;
+
+typedef struct worker {
+    pid_t pid;
+    bool alive, hello, done, pinged;
+    uint64_t hash, entities, turn_ns, last_seen;
+    char died[96];
+} worker;
+
+#define MAX_WAITERS 16
+typedef struct waiter { /* a client whose reply waits for a turn to commit */
+    vr_cmd_kind kind;
+    size_t idlen;
+    uint8_t id[256];
+    bool delim;
+} waiter;
+
+typedef struct coord {
+    opts o;
+    vr_plan plan;
+    vr_cluster *cl;
+    vr_arena **arenas;
+    worker *w;
+    void *ctx, *wsock, *csock;
+    char wendpoint[256], cendpoint[256];
+    uint64_t turn, cluster_hash;
+    bool paused, stop, failed, in_turn;
+    uint64_t step_left;
+    waiter waiters[MAX_WAITERS];
+    int nwaiters;
+    char fail_reason[512];
+    uint64_t rate_t0, rate_turn0;
+    double turns_per_s;
+    uint64_t last_progress, last_ping;
+    FILE *hash_log;
+} coord;
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("vr-coordinator: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void fail(coord *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(coord *c, const char *fmt, ...)
+{
+    if (c->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->fail_reason, sizeof c->fail_reason, fmt, ap);
+    va_end(ap);
+    c->failed = true;
+    c->stop = true;
+    logf_("%s", c->fail_reason);
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: vr-coordinator [options]\n"
+"Starts a vr cluster: one worker process per universe, lockstep turns.\n"
+"\n"
+"  -n, --name NAME          cluster name (default \"default\"); segments are /dev/shm/vr.NAME.*\n"
+"  -u, --universes N        universes, one worker each (default 4)\n"
+"  -s, --seed N             world seed (default 1)\n"
+"  -t, --turns N            stop after turn N (default 0: run until Ctrl-C or `vrctl shutdown`)\n"
+"      --systems N          star systems per universe (default 256)\n"
+"      --fleets N           fleets per universe (default 4096)\n"
+"      --factions N         factions (default 4)\n"
+"      --paused             start paused (drive it with `vrctl step N` / `vrctl resume`)\n"
+"      --hold               at the turn limit, pause instead of exiting\n"
+"      --plan               print the placement plan and exit\n"
+"      --topology SPEC      hwloc topology: an .xml file or a synthetic description\n"
+"                           (default: this machine, or HWLOC_XMLFILE / HWLOC_SYNTHETIC)\n"
+"      --pin node|core      bind each worker to its NUMA node's cores (default) or to one core\n"
+"      --reclaim            remove stale segments left by a dead coordinator of this name\n"
+"      --cmd-endpoint EP    command socket (default ipc://$VR_RUNDIR/vr-NAME.cmd, VR_RUNDIR=/tmp)\n"
+"      --worker-timeout S   seconds a worker may take to answer (default 10)\n"
+"      --mode OCTAL         permissions of the segments (default 0600)\n"
+"      --hash-log FILE      append \"TURN CLUSTER_HASH U0_HASH U1_HASH ...\" per committed turn\n"
+"      --worker-bin PATH    vr-worker executable (default: next to vr-coordinator)\n"
+"  -q, --quiet              no progress display\n"
+"  -h, --help               this text\n"
+"\n"
+"On exit it prints \"final turn N cluster hash H\" (H: 16 hex digits).\n"
+"Exit status: 0 clean stop, 1 start-up error, 2 usage, 3 a worker failed.\n");
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out, const char *what)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || !*s || *end || s[0] == '-' || v > max) {
+        logf_("%s: \"%s\" is not a number from 0 to %" PRIu64, what, s, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_opts(opts *o, int argc, char **argv)
+{
+    *o = (opts){.name = "default", .universes = 4, .seed = 1, .worker_timeout = 10.0,
+                .mode = 0600, .sc = {.systems = 256, .fleets = 4096, .factions = 4}};
+    enum { O_SYSTEMS = 256, O_FLEETS, O_FACTIONS, O_PAUSED, O_HOLD, O_PLAN, O_TOPO, O_PIN,
+           O_RECLAIM, O_CMD, O_WT, O_MODE, O_BIN, O_HASHLOG };
+    static const struct option lo[] = {
+        {"name", 1, 0, 'n'}, {"universes", 1, 0, 'u'}, {"seed", 1, 0, 's'}, {"turns", 1, 0, 't'},
+        {"systems", 1, 0, O_SYSTEMS}, {"fleets", 1, 0, O_FLEETS}, {"factions", 1, 0, O_FACTIONS},
+        {"paused", 0, 0, O_PAUSED}, {"hold", 0, 0, O_HOLD}, {"plan", 0, 0, O_PLAN},
+        {"topology", 1, 0, O_TOPO}, {"pin", 1, 0, O_PIN}, {"reclaim", 0, 0, O_RECLAIM},
+        {"cmd-endpoint", 1, 0, O_CMD}, {"worker-timeout", 1, 0, O_WT}, {"mode", 1, 0, O_MODE},
+        {"worker-bin", 1, 0, O_BIN}, {"hash-log", 1, 0, O_HASHLOG}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int ch;
+    uint64_t v;
+    while ((ch = getopt_long(argc, argv, "n:u:s:t:qh", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'n': o->name = optarg; break;
+        case 'u':
+            if (parse_u64(optarg, 1024, &v, "--universes") || v == 0)
+                return v == 0 ? (logf_("--universes must be at least 1"), 2) : 2;
+            o->universes = (uint32_t)v;
+            break;
+        case 's': if (parse_u64(optarg, UINT64_MAX, &o->seed, "--seed")) return 2; break;
+        case 't': if (parse_u64(optarg, UINT64_MAX / 2, &o->turns, "--turns")) return 2; break;
+        case O_SYSTEMS:
+            if (parse_u64(optarg, 8192, &v, "--systems") || v < 2)
+                return v < 2 ? (logf_("--systems must be from 2 to 8192"), 2) : 2;
+            o->sc.systems = (uint32_t)v;
+            break;
+        case O_FLEETS:
+            if (parse_u64(optarg, 50000000, &v, "--fleets")) return 2;
+            o->sc.fleets = (uint32_t)v;
+            break;
+        case O_FACTIONS:
+            if (parse_u64(optarg, 65535, &v, "--factions") || v == 0)
+                return v == 0 ? (logf_("--factions must be from 1 to 65535"), 2) : 2;
+            o->sc.factions = (uint32_t)v;
+            break;
+        case O_PAUSED: o->paused = true; break;
+        case O_HOLD: o->hold = true; break;
+        case O_PLAN: o->plan_only = true; break;
+        case O_TOPO: o->topology = optarg; break;
+        case O_PIN:
+            if (strcmp(optarg, "node") == 0) o->pin = VR_PIN_NODE;
+            else if (strcmp(optarg, "core") == 0) o->pin = VR_PIN_CORE;
+            else { logf_("--pin: \"%s\" is not node or core", optarg); return 2; }
+            break;
+        case O_RECLAIM: o->reclaim = true; break;
+        case O_CMD: o->cmd_endpoint = optarg; break;
+        case O_WT: {
+            char *end;
+            o->worker_timeout = strtod(optarg, &end);
+            if (*end || !(o->worker_timeout > 0 && o->worker_timeout < 86400)) {
+                logf_("--worker-timeout: \"%s\" is not a number of seconds", optarg);
+                return 2;
+            }
+            break;
+        }
+        case O_MODE:
+            if (parse_u64(optarg, 0777, &v, "--mode")) return 2;
+            o->mode = (mode_t)v;
+            break;
+        case O_BIN: o->worker_bin = optarg; break;
+        case O_HASHLOG: o->hash_log = optarg; break;
+        case 'q': o->quiet = true; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        logf_("unexpected argument \"%s\" (see --help)", argv[optind]);
+        return 2;
+    }
+    if (vr_name_check(o->name)) {
+        logf_("--name \"%s\": %s", o->name, vr_strerror(-VR_EBADNAME));
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- start-up -------------------------------------------------------------- */
+
+/* Refuses a name in use; reports (or with --reclaim removes) stale segments. */
+static int check_stale(const opts *o)
+{
+    char names[64][VR_SEGNAME_MAX];
+    int n = vr_shm_list(o->name, names, 64);
+    if (n <= 0)
+        return 0;
+    char seg[VR_SEGNAME_MAX];
+    vr_segname(seg, sizeof seg, o->name, -1);
+    int32_t pid = 0;
+    if (vr_shm_owner(seg, &pid) == 0 && pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) {
+        logf_("cluster \"%s\" is already running (coordinator pid %d); stop it with "
+              "`vrctl -n %s shutdown` or pick another --name", o->name, pid, o->name);
+        return -VR_ERUNNING;
+    }
+    logf_("found %d stale segment%s of cluster \"%s\" left by a dead coordinator%s:", n,
+          n == 1 ? "" : "s", o->name, pid > 0 ? "" : " (no live owner)");
+    for (int i = 0; i < n && i < 64; i++) {
+        int32_t p = 0;
+        int rc = vr_shm_owner(names[i], &p);
+        fprintf(stderr, "  /dev/shm%s  %s%d\n", names[i], rc ? "unreadable header, creator pid " : "creator pid ",
+                rc ? -1 : p);
+    }
+    if (!o->reclaim) {
+        logf_("not touching them; run again with --reclaim to remove them");
+        return -VR_ESTALE;
+    }
+    int removed = vr_shm_remove_all(o->name);
+    logf_("--reclaim: removed %d stale segment%s", removed, removed == 1 ? "" : "s");
+    return 0;
+}
+
+static void worker_bin(const opts *o, char *out, size_t len)
+{
+    if (o->worker_bin) {
+        snprintf(out, len, "%s", o->worker_bin);
+        return;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        snprintf(out, len, "vr-worker");
+        return;
+    }
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash)
+        slash[1] = 0;
+    size_t n0 = strlen(self);
+    if (n0 + sizeof "vr-worker" > len) {
+        snprintf(out, len, "vr-worker");
+        return;
+    }
+    memcpy(out, self, n0);
+    memcpy(out + n0, "vr-worker", sizeof "vr-worker");
+}
+
+static int spawn_worker(coord *c, uint32_t u)
+{
+    char bin[PATH_MAX], su[16], sid[32], snode[16], ssys[16], sfl[16], sfa[16], spar[16];
+    worker_bin(&c->o, bin, sizeof bin);
+    snprintf(su, sizeof su, "%u", u);
+    snprintf(sid, sizeof sid, "%016" PRIx64, vr_cluster_header(c->cl)->seg.cluster_id);
+    snprintf(snode, sizeof snode, "%d", c->plan.place[u].node);
+    snprintf(ssys, sizeof ssys, "%u", c->o.sc.systems);
+    snprintf(sfl, sizeof sfl, "%u", c->o.sc.fleets);
+    snprintf(sfa, sizeof sfa, "%u", c->o.sc.factions);
+    snprintf(spar, sizeof spar, "%d", (int)getpid());
+    char *argv[] = {bin, "--name", (char *)c->o.name, "--universe", su, "--endpoint", c->wendpoint,
+                    "--cluster-id", sid, "--cpus", c->plan.place[u].cpus, "--node", snode,
+                    "--systems", ssys, "--fleets", sfl, "--factions", sfa, "--parent", spar, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, bin, NULL, NULL, argv, environ);
+    if (rc) {
+        logf_("posix_spawn(%s) for universe %u: %s; is vr-worker built next to vr-coordinator?",
+              bin, u, strerror(rc));
+        return -rc;
+    }
+    c->w[u] = (worker){.pid = pid, .alive = true, .last_seen = now_ns()};
+    vr_urec *r = vr_cluster_universe(c->cl, u);
+    vr_cluster_write_begin(c->cl);
+    r->worker_pid = pid;
+    r->status = VR_WORKER_STARTING;
+    vr_cluster_write_end(c->cl);
+    return 0;
+}
+
+static int create_world(coord *c)
+{
+    const opts *o = &c->o;
+    uint64_t id;
+    if (getrandom(&id, sizeof id, 0) != sizeof id)
+        id = now_ns() ^ ((uint64_t)getpid() << 32);
+    id |= 1;
+    int rc = vr_cluster_create(&c->cl, o->name, o->universes, id, o->mode);
+    if (rc) {
+        logf_("cannot create cluster segment for \"%s\": %s", o->name, vr_strerror(rc));
+        return rc;
+    }
+    vr_cluster_hdr *h = vr_cluster_header(c->cl);
+    h->seed = o->seed;
+    snprintf(h->cmd_endpoint, sizeof h->cmd_endpoint, "%s", c->cendpoint);
+    c->arenas = calloc(o->universes, sizeof *c->arenas);
+    c->w = calloc(o->universes, sizeof *c->w);
+    if (!c->arenas || !c->w)
+        return -ENOMEM;
+    for (uint32_t u = 0; u < o->universes; u++) {
+        vr_arena_spec spec = {.universe = u, .cluster_id = id, .seed = o->seed};
+        vr_scenario sc = o->sc;
+        sc.universe = u;
+        vr_sim_capacity(&sc, spec.capacity);
+        char seg[VR_SEGNAME_MAX];
+        vr_segname(seg, sizeof seg, o->name, (int)u);
+        rc = vr_arena_create(&c->arenas[u], seg, &spec, o->mode);
+        if (rc) {
+            logf_("cannot create arena %s (%llu bytes): %s; is /dev/shm large enough?", seg,
+                  (unsigned long long)vr_arena_size(&spec), vr_strerror(rc));
+            return rc;
+        }
+        vr_urec *r = vr_cluster_universe(c->cl, u);
+        snprintf(r->arena, sizeof r->arena, "%s", seg);
+        snprintf(r->cpus, sizeof r->cpus, "%s", c->plan.place[u].cpus);
+        r->numa_node = c->plan.place[u].node;
+        r->arena_bytes = vr_arena_bytes(c->arenas[u]);
+        r->worker_pid = -1;
+    }
+    return 0;
+}
+
+/* ---- messages ---------------------------------------------------------------- */
+
+static int send_worker(coord *c, uint32_t u, const vr_msg *m)
+{
+    char id[16], buf[512];
+    int idlen = snprintf(id, sizeof id, "u%u", u);
+    int n = vr_msg_encode(m, buf, sizeof buf);
+    if (n < 0)
+        return n;
+    if (zmq_send(c->wsock, id, (size_t)idlen, ZMQ_SNDMORE) < 0 || zmq_send(c->wsock, buf, (size_t)n, 0) < 0)
+        return -errno;
+    return 0;
+}
+
+static void broadcast(coord *c, int type, uint64_t turn)
+{
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        if (c->w[u].alive) {
+            vr_msg m = {.type = type, .turn = turn};
+            send_worker(c, u, &m);
+        }
+}
+
+/* Receives one worker message; returns the universe or -1 (message dropped). */
+static int recv_worker(coord *c, vr_msg *m)
+{
+    char id[64], buf[4096];
+    int idn = zmq_recv(c->wsock, id, sizeof id - 1, ZMQ_DONTWAIT);
+    if (idn < 0)
+        return -1;
+    int more = 0;
+    size_t ml = sizeof more;
+    zmq_getsockopt(c->wsock, ZMQ_RCVMORE, &more, &ml);
+    if (!more)
+        return -1;
+    int n = zmq_recv(c->wsock, buf, sizeof buf, 0);
+    while (zmq_getsockopt(c->wsock, ZMQ_RCVMORE, &more, &ml) == 0 && more) /* drain extras */
+        zmq_recv(c->wsock, NULL, 0, 0);
+    if (n < 0)
+        return -1;
+    id[idn < (int)sizeof id - 1 ? idn : (int)sizeof id - 1] = 0;
+    char *end;
+    unsigned long u = id[0] == 'u' ? strtoul(id + 1, &end, 10) : ULONG_MAX;
+    if (u >= c->o.universes || *end) {
+        logf_("message from unknown peer \"%s\" on the worker socket ignored", id);
+        return -1;
+    }
+    int rc = vr_msg_decode(buf, n > (int)sizeof buf ? sizeof buf : (size_t)n, m);
+    if (rc) {
+        logf_("bad message from worker u%lu ignored: %s", u, m->text);
+        return -1;
+    }
+    c->w[u].last_seen = now_ns();
+    c->w[u].pinged = false;
+    return (int)u;
+}
+
+/* ---- commands ------------------------------------------------------------------- */
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+static void pack_hex(msgpack_packer *pk, uint64_t v)
+{
+    char s[17];
+    snprintf(s, sizeof s, "%016" PRIx64, v);
+    pack_str(pk, s);
+}
+
+static void reply_raw(coord *c, const uint8_t *id, size_t idlen, bool delim, const msgpack_sbuffer *sb)
+{
+    zmq_send(c->csock, id, idlen, ZMQ_SNDMORE);
+    if (delim)
+        zmq_send(c->csock, "", 0, ZMQ_SNDMORE);
+    zmq_send(c->csock, sb->data, sb->size, 0);
+}
+
+static uint32_t cluster_status(const coord *c)
+{
+    if (c->failed)
+        return VR_CLUSTER_FAILED;
+    if (c->stop)
+        return VR_CLUSTER_STOPPING;
+    return c->paused ? VR_CLUSTER_PAUSED : VR_CLUSTER_RUNNING;
+}
+
+static void build_reply(coord *c, vr_cmd_kind kind, msgpack_sbuffer *sb, const char *err)
+{
+    if (err) {
+        vr_reply_error(sb, err);
+        return;
+    }
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    uint32_t n = c->o.universes;
+    switch (kind) {
+    case VR_CMD_STATUS: {
+        msgpack_pack_map(&pk, 10);
+        pack_str(&pk, "ok"); msgpack_pack_true(&pk);
+        pack_str(&pk, "name"); pack_str(&pk, c->o.name);
+        pack_str(&pk, "status"); pack_str(&pk, vr_cluster_status_name(cluster_status(c)));
+        pack_str(&pk, "turn"); msgpack_pack_uint64(&pk, c->turn);
+        pack_str(&pk, "turn_limit"); msgpack_pack_uint64(&pk, c->o.turns);
+        pack_str(&pk, "cluster_hash"); pack_hex(&pk, c->cluster_hash);
+        pack_str(&pk, "turns_per_s"); msgpack_pack_double(&pk, c->turns_per_s);
+        pack_str(&pk, "seed"); msgpack_pack_uint64(&pk, c->o.seed);
+        pack_str(&pk, "pid"); msgpack_pack_int(&pk, (int)getpid());
+        pack_str(&pk, "universes");
+        msgpack_pack_array(&pk, n);
+        for (uint32_t u = 0; u < n; u++) {
+            const vr_urec *r = vr_cluster_universe(c->cl, u);
+            msgpack_pack_map(&pk, 10);
+            pack_str(&pk, "universe"); msgpack_pack_uint32(&pk, u);
+            pack_str(&pk, "pid"); msgpack_pack_int(&pk, c->w[u].pid);
+            pack_str(&pk, "node"); msgpack_pack_int(&pk, r->numa_node);
+            pack_str(&pk, "cpus"); pack_str(&pk, r->cpus);
+            pack_str(&pk, "status"); pack_str(&pk, vr_worker_status_name(r->status));
+            pack_str(&pk, "bind"); msgpack_pack_uint32(&pk, r->bind);
+            pack_str(&pk, "turn"); msgpack_pack_uint64(&pk, r->committed_turn);
+            pack_str(&pk, "hash"); pack_hex(&pk, r->state_hash);
+            pack_str(&pk, "entities"); msgpack_pack_uint64(&pk, r->entities);
+            pack_str(&pk, "turn_ns"); msgpack_pack_uint64(&pk, r->turn_ns);
+        }
+        break;
+    }
+    case VR_CMD_HASH:
+        msgpack_pack_map(&pk, 4);
+        pack_str(&pk, "ok"); msgpack_pack_true(&pk);
+        pack_str(&pk, "turn"); msgpack_pack_uint64(&pk, c->turn);
+        pack_str(&pk, "cluster_hash"); pack_hex(&pk, c->cluster_hash);
+        pack_str(&pk, "universes");
+        msgpack_pack_array(&pk, n);
+        for (uint32_t u = 0; u < n; u++)
+            pack_hex(&pk, vr_cluster_universe(c->cl, u)->state_hash);
+        break;
+    default:
+        msgpack_pack_map(&pk, 3);
+        pack_str(&pk, "ok"); msgpack_pack_true(&pk);
+        pack_str(&pk, "turn"); msgpack_pack_uint64(&pk, c->turn);
+        pack_str(&pk, "status"); pack_str(&pk, vr_cluster_status_name(cluster_status(c)));
+        break;
+    }
+}
+
+static void reply(coord *c, const uint8_t *id, size_t idlen, bool delim, vr_cmd_kind kind, const char *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    build_reply(c, kind, &sb, err);
+    reply_raw(c, id, idlen, delim, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void defer(coord *c, vr_cmd_kind kind, const uint8_t *id, size_t idlen, bool delim)
+{
+    if (c->nwaiters == MAX_WAITERS) {
+        reply(c, id, idlen, delim, kind, "too many clients waiting for the turn to commit; retry");
+        return;
+    }
+    waiter *w = &c->waiters[c->nwaiters++];
+    w->kind = kind;
+    w->idlen = idlen;
+    w->delim = delim;
+    memcpy(w->id, id, idlen);
+}
+
+/* Answers the waiters whose condition now holds (err: answer all with it). */
+static void flush_waiters(coord *c, const char *err)
+{
+    int k = 0;
+    for (int i = 0; i < c->nwaiters; i++) {
+        waiter *w = &c->waiters[i];
+        bool ready = err || (w->kind == VR_CMD_STEP ? c->step_left == 0 : !c->in_turn);
+        if (ready)
+            reply(c, w->id, w->idlen, w->delim, w->kind, err);
+        else
+            c->waiters[k++] = *w;
+    }
+    c->nwaiters = k;
+}
+
+static bool has_step_waiter(const coord *c)
+{
+    for (int i = 0; i < c->nwaiters; i++)
+        if (c->waiters[i].kind == VR_CMD_STEP)
+            return true;
+    return false;
+}
+
+static void handle_command(coord *c)
+{
+    uint8_t id[256];
+    int idn = zmq_recv(c->csock, id, sizeof id, ZMQ_DONTWAIT);
+    if (idn < 0)
+        return;
+    size_t idlen = (size_t)idn > sizeof id ? sizeof id : (size_t)idn;
+    zmq_msg_t parts[3];
+    int nparts = 0, more = 0, extra = 0;
+    size_t ml = sizeof more;
+    for (;;) {
+        zmq_getsockopt(c->csock, ZMQ_RCVMORE, &more, &ml);
+        if (!more)
+            break;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, c->csock, 0) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        if (nparts < 3)
+            parts[nparts++] = m;
+        else {
+            zmq_msg_close(&m);
+            extra++;
+        }
+    }
+    /* envelope: identity, optional empty delimiter (REQ clients), body */
+    bool delim = nparts >= 1 && zmq_msg_size(&parts[0]) == 0;
+    int body = delim ? 1 : 0;
+    char err[256] = "";
+    vr_cmd cmd = {0};
+    if (nparts - body != 1 || extra)
+        snprintf(err, sizeof err, "a request is one message frame holding a msgpack map; got %d frames",
+                 nparts - body + extra);
+    else if (vr_cmd_parse(zmq_msg_data(&parts[body]), zmq_msg_size(&parts[body]), &cmd, err, sizeof err) == 0)
+        err[0] = 0;
+    for (int i = 0; i < nparts; i++)
+        zmq_msg_close(&parts[i]);
+    if (err[0]) {
+        reply(c, id, idlen, delim, VR_CMD_NONE, err);
+        return;
+    }
+    switch (cmd.kind) {
+    case VR_CMD_STATUS:
+    case VR_CMD_HASH:
+        reply(c, id, idlen, delim, cmd.kind, NULL);
+        break;
+    case VR_CMD_STEP:
+        if (c->stop)
+            reply(c, id, idlen, delim, cmd.kind, "the cluster is shutting down");
+        else if (has_step_waiter(c))
+            reply(c, id, idlen, delim, cmd.kind, "a step is already in progress; wait for its reply");
+        else if (c->o.turns && c->turn + (uint64_t)cmd.n > c->o.turns) {
+            char e[160];
+            snprintf(e, sizeof e, "step %" PRId64 " would pass the turn limit %" PRIu64 " (now at turn %" PRIu64 ")",
+                     cmd.n, c->o.turns, c->turn);
+            reply(c, id, idlen, delim, cmd.kind, e);
+        } else {
+            c->paused = true;
+            c->step_left = (uint64_t)cmd.n;
+            defer(c, cmd.kind, id, idlen, delim);
+        }
+        break;
+    case VR_CMD_PAUSE:
+        c->paused = true;
+        c->step_left = 0;
+        flush_waiters(c, "step cancelled by pause");
+        if (c->in_turn)
+            defer(c, cmd.kind, id, idlen, delim); /* answer once the running turn commits */
+        else
+            reply(c, id, idlen, delim, cmd.kind, NULL);
+        break;
+    case VR_CMD_RESUME:
+        if (c->o.turns && c->turn >= c->o.turns) {
+            reply(c, id, idlen, delim, cmd.kind, "the turn limit is reached; nothing to resume");
+            break;
+        }
+        c->paused = false;
+        c->step_left = 0;
+        flush_waiters(c, "step cancelled by resume");
+        reply(c, id, idlen, delim, cmd.kind, NULL);
+        break;
+    case VR_CMD_SHUTDOWN:
+        c->stop = true;
+        reply(c, id, idlen, delim, cmd.kind, NULL);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- liveness ---------------------------------------------------------------- */
+
+static void reap(coord *c)
+{
+    int st;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        for (uint32_t u = 0; u < c->o.universes; u++) {
+            worker *w = &c->w[u];
+            if (w->pid != pid || !w->alive)
+                continue;
+            w->alive = false;
+            if (WIFSIGNALED(st))
+                snprintf(w->died, sizeof w->died, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+            else
+                snprintf(w->died, sizeof w->died, "exited with status %d", WEXITSTATUS(st));
+            vr_cluster_write_begin(c->cl);
+            vr_cluster_universe(c->cl, u)->status = VR_WORKER_DEAD;
+            vr_cluster_write_end(c->cl);
+            if (!c->stop || c->in_turn)
+                fail(c, "worker u%u (pid %d) %s at turn %" PRIu64 "%s", u, (int)pid, w->died, c->turn,
+                     c->in_turn ? " while computing the next turn" : "");
+        }
+    }
+}
+
+/* Pings idle workers every second; a worker silent for --worker-timeout is hung. */
+static void check_idle_workers(coord *c)
+{
+    uint64_t now = now_ns(), limit = (uint64_t)(c->o.worker_timeout * 1e9);
+    if (now - c->last_ping > 1000000000ull) {
+        c->last_ping = now;
+        for (uint32_t u = 0; u < c->o.universes; u++)
+            if (c->w[u].alive && !c->w[u].pinged) {
+                vr_msg m = {.type = VR_MSG_PING};
+                send_worker(c, u, &m);
+                c->w[u].pinged = true;
+            }
+    }
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        if (c->w[u].alive && now - c->w[u].last_seen > limit + 1000000000ull) {
+            vr_cluster_write_begin(c->cl);
+            vr_cluster_universe(c->cl, u)->status = VR_WORKER_HUNG;
+            vr_cluster_write_end(c->cl);
+            fail(c, "worker u%u (pid %d) has not answered for %.1f s; it is hung", u, (int)c->w[u].pid,
+                 (double)(now - c->w[u].last_seen) / 1e9);
+        }
+}
+
+/* Polls both sockets for up to ms milliseconds, serving commands. */
+static int poll_once(coord *c, long ms, bool *worker_ready)
+{
+    zmq_pollitem_t pi[2] = {{.socket = c->wsock, .events = ZMQ_POLLIN},
+                            {.socket = c->csock, .events = ZMQ_POLLIN}};
+    int r = zmq_poll(pi, 2, ms);
+    if (r < 0 && errno != EINTR)
+        return -errno;
+    *worker_ready = r > 0 && (pi[0].revents & ZMQ_POLLIN);
+    if (r > 0 && (pi[1].revents & ZMQ_POLLIN))
+        for (int k = 0; k < 64; k++) { /* drain, but bounded */
+            int ev = 0;
+            size_t el = sizeof ev;
+            zmq_getsockopt(c->csock, ZMQ_EVENTS, &ev, &el);
+            if (!(ev & ZMQ_POLLIN))
+                break;
+            handle_command(c);
+        }
+    reap(c);
+    return 0;
+}
+
+/* ---- turns -------------------------------------------------------------------- */
+
+static void log_hashes(coord *c)
+{
+    if (!c->hash_log)
+        return;
+    fprintf(c->hash_log, "%" PRIu64 " %016" PRIx64, c->turn, c->cluster_hash);
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        fprintf(c->hash_log, " %016" PRIx64, c->w[u].hash);
+    fputc('\n', c->hash_log);
+    fflush(c->hash_log);
+}
+
+static int wait_hello(coord *c)
+{
+    uint64_t deadline = now_ns() + (uint64_t)((c->o.worker_timeout + 30.0) * 1e9);
+    uint32_t have = 0;
+    while (have < c->o.universes) {
+        if (got_signal) {
+            fail(c, "interrupted by signal %d while workers were starting", (int)got_signal);
+            return -EINTR;
+        }
+        if (now_ns() > deadline) {
+            for (uint32_t u = 0; u < c->o.universes; u++)
+                if (!c->w[u].hello)
+                    fail(c, "worker u%u (pid %d) did not say HELLO within %.0f s", u, (int)c->w[u].pid,
+                         c->o.worker_timeout + 30.0);
+            return -VR_ETIMEOUT;
+        }
+        bool ready;
+        poll_once(c, 100, &ready);
+        if (c->failed)
+            return -VR_EWORKER;
+        if (!ready)
+            continue;
+        vr_msg m;
+        int u;
+        while ((u = recv_worker(c, &m)) >= 0) {
+            if (m.type == VR_MSG_HELLO && !c->w[u].hello) {
+                c->w[u].hello = true;
+                c->w[u].hash = m.hash;
+                c->w[u].entities = m.entities;
+                have++;
+                vr_urec *r = vr_cluster_universe(c->cl, (uint32_t)u);
+                vr_cluster_write_begin(c->cl);
+                r->status = VR_WORKER_READY;
+                r->bind = m.flags;
+                r->state_hash = m.hash;
+                r->committed_turn = m.turn;
+                r->entities = m.entities;
+                r->heartbeat_ns = c->w[u].last_seen;
+                vr_cluster_write_end(c->cl);
+            } else if (m.type == VR_MSG_FAIL) {
+                fail(c, "worker u%d failed to start: %s", u, m.text);
+                return -VR_EWORKER;
+            }
+        }
+    }
+    uint64_t hashes[1024];
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        hashes[u] = c->w[u].hash;
+    c->cluster_hash = vr_cluster_hash(hashes, c->o.universes);
+    vr_cluster_hdr *h = vr_cluster_header(c->cl);
+    vr_cluster_write_begin(c->cl);
+    h->committed_turn = 0;
+    h->cluster_hash = c->cluster_hash;
+    h->coordinator_pid = (int32_t)getpid();
+    h->status = cluster_status(c);
+    vr_cluster_write_end(c->cl);
+    log_hashes(c);
+    return 0;
+}
+
+static int run_turn(coord *c)
+{
+    uint64_t n = c->turn + 1, t0 = now_ns();
+    uint64_t deadline = t0 + (uint64_t)(c->o.worker_timeout * 1e9);
+    uint32_t done = 0;
+    c->in_turn = true;
+    for (uint32_t u = 0; u < c->o.universes; u++) {
+        c->w[u].done = false;
+        vr_msg m = {.type = VR_MSG_TURN, .turn = n, .seed = c->o.seed};
+        send_worker(c, u, &m);
+    }
+    while (done < c->o.universes) {
+        if (got_signal || c->failed) {
+            c->in_turn = false;
+            return -EINTR;
+        }
+        uint64_t now = now_ns();
+        if (now > deadline) {
+            for (uint32_t u = 0; u < c->o.universes; u++)
+                if (!c->w[u].done) {
+                    vr_cluster_write_begin(c->cl);
+                    vr_cluster_universe(c->cl, u)->status = VR_WORKER_HUNG;
+                    vr_cluster_write_end(c->cl);
+                    fail(c, "worker u%u (pid %d) did not answer TURN %" PRIu64 " within %.1f s", u,
+                         (int)c->w[u].pid, n, c->o.worker_timeout);
+                }
+            c->in_turn = false;
+            return -VR_ETIMEOUT;
+        }
+        long ms = (long)((deadline - now) / 1000000) + 1;
+        bool ready;
+        poll_once(c, ms < 100 ? ms : 100, &ready);
+        if (!ready)
+            continue;
+        vr_msg m;
+        int u;
+        while ((u = recv_worker(c, &m)) >= 0) {
+            if (m.type == VR_MSG_DONE && m.turn == n && !c->w[u].done) {
+                c->w[u].done = true;
+                c->w[u].hash = m.hash;
+                c->w[u].entities = m.entities;
+                c->w[u].turn_ns = m.turn_ns;
+                done++;
+            } else if (m.type == VR_MSG_FAIL) {
+                fail(c, "worker u%d failed turn %" PRIu64 ": %s", u, m.turn, m.text);
+                c->in_turn = false;
+                return -VR_EWORKER;
+            }
+        }
+    }
+    broadcast(c, VR_MSG_COMMIT, n);
+    uint64_t hashes[1024], ents = 0;
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        hashes[u] = c->w[u].hash, ents += c->w[u].entities;
+    c->turn = n;
+    c->cluster_hash = vr_cluster_hash(hashes, c->o.universes);
+    c->in_turn = false;
+    uint64_t now = now_ns();
+    vr_cluster_hdr *h = vr_cluster_header(c->cl);
+    vr_cluster_write_begin(c->cl);
+    for (uint32_t u = 0; u < c->o.universes; u++) {
+        vr_urec *r = vr_cluster_universe(c->cl, u);
+        r->committed_turn = n;
+        r->state_hash = c->w[u].hash;
+        r->entities = c->w[u].entities;
+        r->turn_ns = c->w[u].turn_ns;
+        r->heartbeat_ns = c->w[u].last_seen;
+        r->status = VR_WORKER_READY;
+    }
+    h->committed_turn = n;
+    h->cluster_hash = c->cluster_hash;
+    h->turn_ns = now - t0;
+    vr_cluster_write_end(c->cl);
+    if (c->step_left)
+        c->step_left--;
+    (void)ents;
+    log_hashes(c);
+    flush_waiters(c, NULL);
+    return 0;
+}
+
+static void progress(coord *c, bool force)
+{
+    uint64_t now = now_ns();
+    if (now - c->rate_t0 >= 1000000000ull) {
+        c->turns_per_s = (double)(c->turn - c->rate_turn0) * 1e9 / (double)(now - c->rate_t0);
+        c->rate_t0 = now, c->rate_turn0 = c->turn;
+    }
+    if (c->o.quiet)
+        return;
+    bool tty = isatty(STDERR_FILENO);
+    uint64_t every = tty ? 250000000ull : 5000000000ull;
+    if (!force && now - c->last_progress < every)
+        return;
+    c->last_progress = now;
+    uint64_t ents = 0;
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        ents += vr_cluster_universe(c->cl, u)->entities;
+    fprintf(stderr, "%sturn %-8" PRIu64 " %9.1f turns/s  entities %-10" PRIu64 " cluster hash %016" PRIx64 "  %s%s",
+            tty ? "\r" : "", c->turn, c->turns_per_s, ents, c->cluster_hash,
+            vr_cluster_status_name(cluster_status(c)), tty ? "   " : "\n");
+    fflush(stderr);
+}
+
+/* ---- shutdown ------------------------------------------------------------------ */
+
+static void stop_workers(coord *c)
+{
+    if (c->wsock)
+        broadcast(c, VR_MSG_STOP, 0);
+    uint64_t deadline = now_ns() + 5000000000ull;
+    for (;;) {
+        reap(c);
+        bool any = false;
+        for (uint32_t u = 0; u < c->o.universes; u++)
+            any |= c->w && c->w[u].alive;
+        if (!any)
+            break;
+        if (now_ns() > deadline) {
+            for (uint32_t u = 0; u < c->o.universes; u++)
+                if (c->w[u].alive) {
+                    logf_("worker u%u (pid %d) did not stop within 5 s; killing it", u, (int)c->w[u].pid);
+                    kill(c->w[u].pid, SIGKILL);
+                    waitpid(c->w[u].pid, NULL, 0);
+                    c->w[u].alive = false;
+                }
+            break;
+        }
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void teardown(coord *c)
+{
+    bool was_stopping = c->stop;
+    c->stop = true;
+    if (c->w)
+        stop_workers(c);
+    (void)was_stopping;
+    flush_waiters(c, c->failed ? c->fail_reason : "the cluster stopped");
+    if (c->cl) {
+        vr_cluster_write_begin(c->cl);
+        vr_cluster_header(c->cl)->status = c->failed ? VR_CLUSTER_FAILED : VR_CLUSTER_STOPPED;
+        for (uint32_t u = 0; u < c->o.universes; u++)
+            vr_cluster_universe(c->cl, u)->status = VR_WORKER_STOPPED;
+        vr_cluster_write_end(c->cl);
+    }
+    if (c->csock)
+        zmq_close(c->csock);
+    if (c->wsock)
+        zmq_close(c->wsock);
+    if (c->ctx)
+        zmq_ctx_term(c->ctx);
+    /* ZeroMQ leaves ipc socket files behind; they are ours */
+    if (strncmp(c->wendpoint, "ipc://", 6) == 0)
+        unlink(c->wendpoint + 6);
+    if (strncmp(c->cendpoint, "ipc://", 6) == 0 && c->ctx)
+        unlink(c->cendpoint + 6);
+    for (uint32_t u = 0; c->arenas && u < c->o.universes; u++)
+        vr_arena_detach(&c->arenas[u]);
+    vr_cluster_detach(&c->cl);
+    vr_shm_remove_all(c->o.name);
+    free(c->arenas);
+    free(c->w);
+    if (c->hash_log)
+        fclose(c->hash_log);
+    vr_plan_fini(&c->plan);
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+static void make_endpoints(coord *c)
+{
+    const char *rundir = getenv("VR_RUNDIR");
+    if (!rundir || !*rundir)
+        rundir = "/tmp";
+    snprintf(c->wendpoint, sizeof c->wendpoint, "ipc://%s/vr-%s.workers", rundir, c->o.name);
+    if (c->o.cmd_endpoint)
+        snprintf(c->cendpoint, sizeof c->cendpoint, "%s", c->o.cmd_endpoint);
+    else
+        snprintf(c->cendpoint, sizeof c->cendpoint, "ipc://%s/vr-%s.cmd", rundir, c->o.name);
+}
+
+static int open_sockets(coord *c)
+{
+    c->ctx = zmq_ctx_new();
+    c->wsock = zmq_socket(c->ctx, ZMQ_ROUTER);
+    c->csock = zmq_socket(c->ctx, ZMQ_ROUTER);
+    int zero = 0, one = 1;
+    int64_t maxmsg = 1 << 20; /* a peer sending more is disconnected by ZeroMQ */
+    zmq_setsockopt(c->wsock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(c->csock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(c->wsock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(c->csock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(c->wsock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_bind(c->wsock, c->wendpoint) < 0) {
+        logf_("zmq_bind(%s) for workers: %s", c->wendpoint, zmq_strerror(errno));
+        return -errno;
+    }
+    if (zmq_bind(c->csock, c->cendpoint) < 0) {
+        logf_("zmq_bind(%s) for commands: %s; is another process using it?", c->cendpoint, zmq_strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    coord c = {0};
+    int rc = parse_opts(&c.o, argc, argv);
+    if (rc)
+        return rc;
+    make_endpoints(&c);
+
+    /* plan: needs the topology and the arena sizes only */
+    char err[256];
+    hwloc_topology_t topo;
+    if (vr_topology_load(&topo, c.o.topology, err, sizeof err)) {
+        logf_("%s", err);
+        return 1;
+    }
+    uint64_t *sizes = calloc(c.o.universes, sizeof *sizes);
+    for (uint32_t u = 0; u < c.o.universes; u++) {
+        vr_arena_spec spec = {.universe = u};
+        vr_scenario sc = c.o.sc;
+        sc.universe = u;
+        vr_sim_capacity(&sc, spec.capacity);
+        sizes[u] = vr_arena_size(&spec);
+    }
+    rc = vr_plan_make(&c.plan, topo, sizes, c.o.universes, c.o.pin);
+    free(sizes);
+    hwloc_topology_destroy(topo);
+    if (rc) {
+        logf_("cannot make a placement plan: %s", vr_strerror(rc));
+        return 1;
+    }
+    if (c.o.plan_only) {
+        vr_plan_print(&c.plan, stdout);
+        vr_plan_fini(&c.plan);
+        return 0;
+    }
+    if (!c.o.quiet)
+        vr_plan_print(&c.plan, stderr);
+    if (!c.plan.thissystem)
+        logf_("topology is not this machine: workers will report binding, not apply it");
+
+    if (check_stale(&c.o)) {
+        vr_plan_fini(&c.plan);
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    c.paused = c.o.paused;
+    if (c.o.hash_log && !(c.hash_log = fopen(c.o.hash_log, "w"))) {
+        logf_("--hash-log %s: %s", c.o.hash_log, strerror(errno));
+        vr_plan_fini(&c.plan);
+        return 1;
+    }
+    rc = create_world(&c);
+    /* spawn before any ZeroMQ context exists in this process */
+    for (uint32_t u = 0; rc == 0 && u < c.o.universes; u++)
+        rc = spawn_worker(&c, u);
+    if (rc == 0)
+        rc = open_sockets(&c);
+    if (rc == 0)
+        rc = wait_hello(&c);
+    if (rc) {
+        teardown(&c);
+        return c.failed ? 3 : 1;
+    }
+    vr_cluster_write_begin(c.cl);
+    vr_cluster_header(c.cl)->status = cluster_status(&c);
+    vr_cluster_write_end(c.cl);
+    c.rate_t0 = now_ns();
+    if (!c.o.quiet)
+        logf_("cluster \"%s\" running: %u universes, seed %" PRIu64 ", commands on %s", c.o.name,
+              c.o.universes, c.o.seed, c.cendpoint);
+
+    uint32_t last_status = 0;
+    while (!c.stop && !got_signal) {
+        bool at_limit = c.o.turns && c.turn >= c.o.turns;
+        if (at_limit && !c.o.hold)
+            break;
+        if (at_limit)
+            c.paused = true;
+        if (!c.paused || c.step_left > 0) {
+            run_turn(&c);
+        } else {
+            bool ready;
+            poll_once(&c, 50, &ready);
+            if (ready) { /* PONGs and strays while idle */
+                vr_msg m;
+                int u;
+                while ((u = recv_worker(&c, &m)) >= 0)
+                    if (m.type == VR_MSG_FAIL)
+                        fail(&c, "worker u%d reported: %s", u, m.text);
+            }
+            check_idle_workers(&c);
+        }
+        uint32_t st = cluster_status(&c);
+        if (st != last_status) {
+            vr_cluster_write_begin(c.cl);
+            vr_cluster_header(c.cl)->status = st;
+            vr_cluster_write_end(c.cl);
+            last_status = st;
+        }
+        progress(&c, false);
+    }
+    if (got_signal && !c.failed && !c.o.quiet)
+        logf_("%s: stopping the cluster", strsignal(got_signal));
+    progress(&c, true);
+    if (!c.o.quiet && isatty(STDERR_FILENO))
+        fputc('\n', stderr);
+    bool failed = c.failed;
+    uint64_t turn = c.turn, hash = c.cluster_hash;
+    teardown(&c);
+    if (failed) {
+        fprintf(stderr, "vr-coordinator: cluster failed at turn %" PRIu64 "; segments removed\n", turn);
+        return 3;
+    }
+    printf("final turn %" PRIu64 " cluster hash %016" PRIx64 "\n", turn, hash);
+    return 0;
+}
