@@ -52,6 +52,8 @@ int vr_cmd_parse(const void *data, size_t len, vr_cmd *out, char *err, size_t er
     msgpack_unpacked_init(&up);
     size_t off = 0;
     int rc = -VR_EBADMSG;
+    if (vr_msgpack_check(data, len, err, errlen) < 0)
+        goto out;
     msgpack_unpack_return ur = msgpack_unpack_next(&up, data, len, &off);
     if (ur != MSGPACK_UNPACK_SUCCESS) {
         snprintf(err, errlen, "request is not a complete msgpack object (%zu bytes)", len);
@@ -66,10 +68,15 @@ int vr_cmd_parse(const void *data, size_t len, vr_cmd *out, char *err, size_t er
         snprintf(err, errlen, "request must be a msgpack map like {\"cmd\": \"status\"}");
         goto out;
     }
-    bool have_cmd = false, have_n = false;
+    bool have_cmd = false, have_n = false, have_v = false;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
         char name[48];
+        if ((have_cmd && key_is(k, "cmd")) || (have_n && key_is(k, "n")) || (have_v && key_is(k, "v"))) {
+            show(name, sizeof name, k);
+            snprintf(err, errlen, "field \"%s\" appears twice in request", name);
+            goto out;
+        }
         if (key_is(k, "cmd")) {
             if (v->type != MSGPACK_OBJECT_STR) {
                 snprintf(err, errlen, "\"cmd\" must be a string");
@@ -97,13 +104,19 @@ int vr_cmd_parse(const void *data, size_t len, vr_cmd *out, char *err, size_t er
             out->n = (int64_t)v->via.u64;
             have_n = true;
         } else if (key_is(k, "v")) {
-            if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != VR_WIRE_VERSION) {
-                snprintf(err, errlen, "request speaks wire version %lld, this coordinator speaks %u",
-                         v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (long long)v->via.u64 : -1LL,
+            if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                snprintf(err, errlen, "\"v\" must be a wire version number (this coordinator speaks %u)",
                          VR_WIRE_VERSION);
                 rc = -VR_EBADVERSION;
                 goto out;
             }
+            if (v->via.u64 != VR_WIRE_VERSION) {
+                snprintf(err, errlen, "request speaks wire version %llu, this coordinator speaks %u",
+                         (unsigned long long)v->via.u64, VR_WIRE_VERSION);
+                rc = -VR_EBADVERSION;
+                goto out;
+            }
+            have_v = true;
         } else if (k->type == MSGPACK_OBJECT_STR) {
             show(name, sizeof name, k);
             snprintf(err, errlen, "unknown field \"%s\" in request", name);

@@ -552,8 +552,10 @@ static void flush_waiters(coord *c, const char *err)
     for (int i = 0; i < c->nwaiters; i++) {
         waiter *w = &c->waiters[i];
         bool ready = err || (w->kind == VR_CMD_STEP ? c->step_left == 0 : !c->in_turn);
+        /* a shutdown that was asked for is a success even if the turn was cut short */
+        const char *e = w->kind == VR_CMD_SHUTDOWN && !c->failed ? NULL : err;
         if (ready)
-            reply(c, w->id, w->idlen, w->delim, w->kind, err);
+            reply(c, w->id, w->idlen, w->delim, w->kind, e);
         else
             c->waiters[k++] = *w;
     }
@@ -652,8 +654,14 @@ static void handle_command(coord *c)
         reply(c, id, idlen, delim, cmd.kind, NULL);
         break;
     case VR_CMD_SHUTDOWN:
+        /* the running turn still commits; the reply names the final turn */
         c->stop = true;
-        reply(c, id, idlen, delim, cmd.kind, NULL);
+        c->step_left = 0;
+        flush_waiters(c, "step cancelled by shutdown");
+        if (c->in_turn)
+            defer(c, cmd.kind, id, idlen, delim);
+        else
+            reply(c, id, idlen, delim, cmd.kind, NULL);
         break;
     default:
         break;

@@ -83,13 +83,15 @@ int vr_plan_make(vr_plan *p, hwloc_topology_t topo, const uint64_t *bytes, uint3
         pl->arena_bytes = bytes[u];
         hwloc_obj_t node = nn > 0 ? hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, best) : NULL;
         hwloc_const_cpuset_t set = node ? node->cpuset : hwloc_topology_get_topology_cpuset(topo);
-        if (pin == VR_PIN_CORE && hwloc_bitmap_weight(set) > 0) {
-            /* the (i mod w)-th PU of the node, for the i-th universe placed there */
-            int w = hwloc_bitmap_weight(set), want = (int)(node_count[best] % (uint32_t)w), i = 0, id;
-            hwloc_bitmap_foreach_begin(id, set)
-                if (i++ == want)
-                    snprintf(pl->cpus, sizeof pl->cpus, "%d", id);
-            hwloc_bitmap_foreach_end();
+        hwloc_obj_type_t unit = HWLOC_OBJ_CORE;
+        int w = pin == VR_PIN_CORE ? hwloc_get_nbobjs_inside_cpuset_by_type(topo, set, unit) : 0;
+        if (pin == VR_PIN_CORE && w <= 0) /* no cores in the topology: one PU each */
+            unit = HWLOC_OBJ_PU, w = hwloc_get_nbobjs_inside_cpuset_by_type(topo, set, unit);
+        if (w > 0) {
+            /* the (i mod w)-th core of the node (all its PUs: two hyperthreads
+             * of one core are one choice), for the i-th universe placed there */
+            hwloc_obj_t c = hwloc_get_obj_inside_cpuset_by_type(topo, set, unit, node_count[best] % (unsigned)w);
+            hwloc_bitmap_list_snprintf(pl->cpus, sizeof pl->cpus, c ? c->cpuset : set);
         } else {
             hwloc_bitmap_list_snprintf(pl->cpus, sizeof pl->cpus, set);
         }

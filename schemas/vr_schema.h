@@ -116,6 +116,14 @@ typedef struct vr_msg {
  * -ENOSPC when cap is too small. */
 int vr_msg_encode(const vr_msg *m, char *buf, size_t cap);
 
+/* Guards msgpack-c against hostile input: msgpack-c allocates a container's
+ * elements as soon as it reads the header, so 6 bytes claiming 2^32 elements
+ * make it ask malloc for gigabytes.  This walks the first object of data
+ * without building it and returns -1 (with a sentence in err) when a length
+ * or count claims more than the bytes left, else 0; after it, what msgpack-c
+ * allocates is bounded by len.  Truncation is left to msgpack-c to report. */
+int vr_msgpack_check(const void *data, size_t len, char *err, size_t errlen);
+
 /* Decodes len bytes into *m.  Returns 0, -VR_EBADMSG (not a msgpack array of
  * the expected shape: the text names the problem in m->text), or
  * -VR_EBADVERSION (m->version holds the peer's version). */

@@ -98,6 +98,71 @@ static int get_int(const msgpack_object *o, int64_t *v)
     return -1;
 }
 
+/* Walks the first msgpack object in p[0, len) without building it and fails
+ * when a length or count field claims more than the bytes left (every
+ * pending object needs at least one byte).  msgpack-c allocates a
+ * container's elements as soon as it reads the header, so without this a
+ * 6-byte array32 header makes it ask malloc for up to 96 GiB; with it, what
+ * it allocates is bounded by len.  A plain truncation is left to msgpack. */
+int vr_msgpack_check(const void *data, size_t len, char *err, size_t errlen)
+{
+    const unsigned char *p = data;
+    size_t pos = 0;
+    uint64_t pending = 1;
+    while (pending > 0 && pos < len) {
+        size_t at = pos;
+        unsigned b = p[pos++], lenbytes = 0, per = 0; /* per claimed unit: 0 bytes, 1 or 2 objects */
+        uint64_t claim = 0, fixed = 0;
+        pending--;
+        if (b >= 0x80 && b <= 0x8f)
+            claim = b & 0x0f, per = 2;
+        else if (b >= 0x90 && b <= 0x9f)
+            claim = b & 0x0f, per = 1;
+        else if (b >= 0xa0 && b <= 0xbf)
+            claim = b & 0x1f;
+        else
+            switch (b) {
+            case 0xc4: case 0xd9: lenbytes = 1; break;            /* bin8, str8 */
+            case 0xc5: case 0xda: lenbytes = 2; break;            /* bin16, str16 */
+            case 0xc6: case 0xdb: lenbytes = 4; break;            /* bin32, str32 */
+            case 0xc7: lenbytes = 1, fixed = 1; break;            /* ext8: length, type */
+            case 0xc8: lenbytes = 2, fixed = 1; break;
+            case 0xc9: lenbytes = 4, fixed = 1; break;
+            case 0xdc: lenbytes = 2, per = 1; break;              /* array16 */
+            case 0xdd: lenbytes = 4, per = 1; break;              /* array32 */
+            case 0xde: lenbytes = 2, per = 2; break;              /* map16 */
+            case 0xdf: lenbytes = 4, per = 2; break;              /* map32 */
+            case 0xcc: case 0xd0: fixed = 1; break;
+            case 0xcd: case 0xd1: case 0xd4: fixed = 2; break;   /* ..., fixext1 */
+            case 0xd5: fixed = 3; break;
+            case 0xca: case 0xce: case 0xd2: fixed = 4; break;
+            case 0xd6: fixed = 5; break;
+            case 0xcb: case 0xcf: case 0xd3: fixed = 8; break;
+            case 0xd7: fixed = 9; break;
+            case 0xd8: fixed = 17; break;
+            default: break; /* fixints, nil, booleans, 0xc1 */
+            }
+        if (lenbytes > len - pos)
+            return 0;
+        for (unsigned i = 0; i < lenbytes; i++)
+            claim = claim << 8 | p[pos++];
+        if (fixed > len - pos)
+            return 0;
+        pos += fixed;
+        if (pending + claim * (per ? per : 1) > len - pos) {
+            snprintf(err, errlen, "msgpack header at byte %zu claims %llu %s but only %zu bytes follow",
+                     at, (unsigned long long)claim,
+                     per == 0 ? "bytes" : per == 1 ? "elements" : "map entries", len - pos);
+            return -1;
+        }
+        if (per)
+            pending += claim * per;
+        else
+            pos += claim;
+    }
+    return 0;
+}
+
 int vr_msg_decode(const void *data, size_t len, vr_msg *m)
 {
     memset(m, 0, sizeof *m);
@@ -105,6 +170,10 @@ int vr_msg_decode(const void *data, size_t len, vr_msg *m)
     msgpack_unpacked_init(&up);
     size_t off = 0;
     int rc = 0;
+    if (vr_msgpack_check(data, len, m->text, sizeof m->text) < 0) {
+        rc = -VR_EBADMSG;
+        goto out;
+    }
     if (msgpack_unpack_next(&up, data, len, &off) != MSGPACK_UNPACK_SUCCESS) {
         rc = bad(m, "not a complete msgpack object");
         goto out;

@@ -149,8 +149,11 @@ static int check_dirs(const vr_arena *a, char *why, size_t whylen)
     if (h->ntables != VR_NTABLES || h->ncolumns != VR_NCOLUMNS || h->nbuffers != 2)
         FAIL("arena has %u tables, %u columns, %u buffers; expected %d, %d, 2", h->ntables,
              h->ncolumns, h->nbuffers, VR_NTABLES, VR_NCOLUMNS);
-    if (h->tabdir_offset + VR_NTABLES * sizeof(vr_tabledesc) > h->seg.header_size ||
-        h->coldir_offset + VR_NCOLUMNS * sizeof(vr_coldesc) > h->seg.header_size)
+    /* written as differences: a hostile offset must not wrap the sum */
+    if (h->tabdir_offset > h->seg.header_size ||
+        h->seg.header_size - h->tabdir_offset < VR_NTABLES * sizeof(vr_tabledesc) ||
+        h->coldir_offset > h->seg.header_size ||
+        h->seg.header_size - h->coldir_offset < VR_NCOLUMNS * sizeof(vr_coldesc))
         FAIL("arena directories lie outside the header");
     if (h->buffer_size < bufhdr_bytes() || h->buffer_offset[0] < h->seg.header_size ||
         h->buffer_offset[0] % LINE || h->buffer_offset[1] % LINE ||

@@ -6,7 +6,9 @@
  * Every name starts with "/vr.t<runner pid>_", which is what vt_sweep()
  * removes after the run: a test that crashes before its own shm_unlink still
  * leaves /dev/shm clean, and a test that passes but forgets a segment is
- * reported (vt_sweep returns how many it had to remove).
+ * reported (vt_sweep returns how many it had to remove).  Suites register
+ * vt_teardown as an unchecked fixture of each test case and end main with
+ * vt_finish().
  *
  * Header-only and static: each suite is one executable.
  */
@@ -34,9 +36,12 @@ static inline void vt_name(char *out, size_t len, const char *tag)
 /* An arena segment name unique to this test process: "/vr.<vt_name>.u0". */
 static inline void vt_segname(char *out, size_t len, const char *tag)
 {
-    char name[64];
-    vt_name(name, sizeof name, tag);
-    snprintf(out, len, "/vr.%s.u0", name);
+    int n = snprintf(out, len, "/vr.");
+    if (n > 0 && (size_t)n < len)
+        vt_name(out + n, len - (size_t)n, tag);
+    n = (int)strlen(out);
+    if ((size_t)n < len)
+        snprintf(out + n, len - (size_t)n, ".u0");
 }
 
 /* Whether segment `segname` ("/vr....") exists in /dev/shm. */
@@ -69,5 +74,16 @@ static inline int vt_sweep(void)
     closedir(d);
     return n;
 }
+
+/* Segments swept by vt_teardown so far (the runner process keeps count). */
+static int vt_leftovers;
+
+/* Unchecked teardown for every test case: it runs in the runner process, so
+ * it cleans up even after a test that crashed or failed an assertion (a
+ * checked teardown runs in the test's process and is skipped then). */
+static inline void vt_teardown(void) { vt_leftovers += vt_sweep(); }
+
+/* For main: how many segments were left behind over the whole run. */
+static inline int vt_finish(void) { return vt_leftovers + vt_sweep(); }
 
 #endif

@@ -1,0 +1,371 @@
+/* test_galaxy.c: Check suite for workers/galaxy.c (turn 0 of a universe).
+ *
+ * The galaxy is the graph every later system walks, so its shape is checked
+ * directly on the arena columns: every system has a lane, lanes come in
+ * symmetric pairs whose length is the Euclidean distance, the CSR grouping
+ * is exact, the graph is connected, and every system is linked to its
+ * nearest neighbours.  Genesis must be a pure function of the scenario:
+ * two arenas give the same state hash, another seed another hash.
+ */
+#include "vr_sim.h"
+#include "vr_test_shm.h"
+
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static vr_scenario scenario(uint64_t seed)
+{
+    vr_scenario s = {.seed = seed, .universe = 2, .systems = 300, .fleets = 400, .factions = 5};
+    return s;
+}
+
+/* An arena sized for s by vr_sim_capacity, created under tag; the caller
+ * detaches and unlinks. */
+static vr_arena *arena_for(const vr_scenario *s, const char *tag, char *seg, size_t seglen)
+{
+    vr_arena_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.universe = s->universe;
+    spec.seed = s->seed;
+    vr_sim_capacity(s, spec.capacity);
+    vt_segname(seg, seglen, tag);
+    vr_arena *a = NULL;
+    int rc = vr_arena_create(&a, seg, &spec, 0600);
+    ck_assert_msg(rc == 0, "create %s: %s", seg, vr_strerror(rc));
+    return a;
+}
+
+static void drop(vr_arena **a, const char *seg)
+{
+    vr_arena_detach(a);
+    ck_assert_int_eq(shm_unlink(seg), 0);
+}
+
+/* Genesis of s into a new arena; returns the arena with turn 0 in its work
+ * buffer (not published) and *cols pointing at it. */
+static vr_arena *genesis(const vr_scenario *s, const char *tag, char *seg, size_t seglen, vr_cols *cols)
+{
+    vr_arena *a = arena_for(s, tag, seg, seglen);
+    ck_assert_int_eq(vr_arena_begin(a, cols), 0);
+    vr_sim *sim = NULL;
+    ck_assert_int_eq(vr_sim_new(&sim, s), 0);
+    int rc = vr_sim_genesis(sim, cols);
+    ck_assert_msg(rc == 0, "genesis: %s", vr_strerror(rc));
+    vr_sim_destroy(&sim);
+    ck_assert_ptr_null(sim);
+    return a;
+}
+
+static float dist(const vr_cols *c, uint32_t a, uint32_t b)
+{
+    float dx = c->systems_x[a] - c->systems_x[b];
+    float dy = c->systems_y[a] - c->systems_y[b];
+    return sqrtf(dx * dx + dy * dy);
+}
+
+/* Row of the lane a->b, or -1. */
+static int64_t lane(const vr_cols *c, uint32_t a, uint32_t b)
+{
+    uint32_t l = c->systems_lane_begin[a], e = l + c->systems_lane_count[a];
+    for (; l < e; l++)
+        if (c->lanes_to[l] == b)
+            return l;
+    return -1;
+}
+
+START_TEST(test_capacity)
+{
+    vr_scenario s = scenario(1);
+    uint32_t cap[VR_NTABLES];
+    memset(cap, 0xFF, sizeof cap);
+    vr_sim_capacity(&s, cap);
+    ck_assert_uint_eq(cap[VR_TAB_systems], s.systems);
+    ck_assert_uint_ge(cap[VR_TAB_fleets], s.fleets);
+    /* a tree plus 3 neighbours each, both directions */
+    ck_assert_uint_ge(cap[VR_TAB_lanes], 2 * (s.systems - 1 + 3 * s.systems));
+}
+END_TEST
+
+START_TEST(test_systems_and_csr)
+{
+    vr_scenario s = scenario(7);
+    char seg[64];
+    vr_cols c;
+    vr_arena *a = genesis(&s, "csr", seg, sizeof seg, &c);
+    uint32_t n = s.systems;
+    ck_assert_uint_eq(c.tables[VR_TAB_systems].count, n);
+    ck_assert_uint_eq(c.tables[VR_TAB_systems].live, n);
+    uint32_t nl = c.tables[VR_TAB_lanes].count;
+    ck_assert_uint_eq(c.tables[VR_TAB_lanes].live, nl);
+    ck_assert_uint_le(nl, c.capacity[VR_TAB_lanes]);
+    ck_assert_uint_eq(nl % 2, 0);
+    ck_assert_uint_ge(nl, 2 * (n - 1)); /* at least a spanning tree */
+    float side = 10.0f * sqrtf((float)n);
+    uint32_t next = 0;
+    int owned = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        ck_assert_uint_eq(c.gen[VR_TAB_systems][i] & 1, 1);
+        ck_assert(c.systems_x[i] >= 0.0f && c.systems_x[i] < side);
+        ck_assert(c.systems_y[i] >= 0.0f && c.systems_y[i] < side);
+        ck_assert_uint_le(c.systems_owner[i], s.factions);
+        owned += c.systems_owner[i] != 0;
+        /* CSR: each system's lanes follow the previous system's, from it */
+        ck_assert_uint_eq(c.systems_lane_begin[i], next);
+        ck_assert_msg(c.systems_lane_count[i] >= 1, "system %u has no lane", i);
+        for (uint32_t l = c.systems_lane_begin[i]; l < c.systems_lane_begin[i] + c.systems_lane_count[i]; l++) {
+            ck_assert_uint_eq(c.lanes_from[l], i);
+            ck_assert_uint_lt(c.lanes_to[l], n);
+            ck_assert_uint_ne(c.lanes_to[l], i);
+            /* no duplicate lane */
+            for (uint32_t m = c.systems_lane_begin[i]; m < l; m++)
+                ck_assert_uint_ne(c.lanes_to[m], c.lanes_to[l]);
+        }
+        next += c.systems_lane_count[i];
+    }
+    ck_assert_uint_eq(next, nl);
+    ck_assert_int_gt(owned, 0);
+    ck_assert_int_lt(owned, (int)n);
+    drop(&a, seg);
+}
+END_TEST
+
+START_TEST(test_lanes_symmetric_euclidean)
+{
+    vr_scenario s = scenario(8);
+    char seg[64];
+    vr_cols c;
+    vr_arena *a = genesis(&s, "sym", seg, sizeof seg, &c);
+    uint32_t nl = c.tables[VR_TAB_lanes].count;
+    ck_assert_uint_gt(nl, 0);
+    for (uint32_t l = 0; l < nl; l++) {
+        uint32_t from = c.lanes_from[l], to = c.lanes_to[l];
+        float d = dist(&c, from, to);
+        ck_assert_msg(fabsf(c.lanes_length[l] - d) <= 1e-5f * d, "lane %u->%u: length %g, distance %g",
+                      from, to, (double)c.lanes_length[l], (double)d);
+        ck_assert(c.lanes_length[l] > 0.0f);
+        int64_t back = lane(&c, to, from);
+        ck_assert_msg(back >= 0, "lane %u->%u has no way back", from, to);
+        ck_assert_uint_eq(c.lanes_from[back], to);
+        ck_assert_float_eq(c.lanes_length[back], c.lanes_length[l]);
+    }
+    drop(&a, seg);
+}
+END_TEST
+
+START_TEST(test_connected)
+{
+    vr_scenario s = scenario(9);
+    char seg[64];
+    vr_cols c;
+    vr_arena *a = genesis(&s, "conn", seg, sizeof seg, &c);
+    uint32_t n = s.systems;
+    uint8_t *seen = calloc(n, 1);
+    uint32_t *queue = malloc(n * sizeof *queue);
+    ck_assert(seen && queue);
+    uint32_t head = 0, tail = 0;
+    seen[0] = 1;
+    queue[tail++] = 0;
+    while (head < tail) {
+        uint32_t u = queue[head++];
+        for (uint32_t l = c.systems_lane_begin[u]; l < c.systems_lane_begin[u] + c.systems_lane_count[u]; l++) {
+            uint32_t v = c.lanes_to[l];
+            if (!seen[v]) {
+                seen[v] = 1;
+                queue[tail++] = v;
+            }
+        }
+    }
+    ck_assert_uint_eq(tail, n);
+    free(seen);
+    free(queue);
+    drop(&a, seg);
+}
+END_TEST
+
+/* Every system is linked to its nearest neighbour, and to each of its three
+ * nearest (the documented construction). */
+START_TEST(test_nearest_neighbours_linked)
+{
+    vr_scenario s = scenario(10);
+    char seg[64];
+    vr_cols c;
+    vr_arena *a = genesis(&s, "knn", seg, sizeof seg, &c);
+    uint32_t n = s.systems;
+    for (uint32_t u = 0; u < n; u++) {
+        /* the three smallest distances from u */
+        float best[3] = {INFINITY, INFINITY, INFINITY};
+        for (uint32_t v = 0; v < n; v++) {
+            if (v == u)
+                continue;
+            float d = dist(&c, u, v);
+            if (d < best[2]) {
+                best[2] = d;
+                for (int j = 2; j > 0 && best[j] < best[j - 1]; j--) {
+                    float t = best[j];
+                    best[j] = best[j - 1];
+                    best[j - 1] = t;
+                }
+            }
+        }
+        int linked_nearest = 0;
+        for (uint32_t v = 0; v < n; v++) {
+            if (v == u)
+                continue;
+            float d = dist(&c, u, v);
+            if (d == best[0])
+                linked_nearest |= lane(&c, u, v) >= 0;
+            if (d < best[2])
+                ck_assert_msg(lane(&c, u, v) >= 0, "system %u: neighbour %u at %g not linked", u, v,
+                              (double)d);
+        }
+        ck_assert_msg(linked_nearest, "system %u is not linked to its nearest neighbour", u);
+        ck_assert_uint_ge(c.systems_lane_count[u], 3);
+    }
+    drop(&a, seg);
+}
+END_TEST
+
+START_TEST(test_fleets)
+{
+    vr_scenario s = scenario(11);
+    char seg[64];
+    vr_cols c;
+    vr_arena *a = genesis(&s, "fleets", seg, sizeof seg, &c);
+    ck_assert_uint_eq(c.tables[VR_TAB_fleets].count, s.fleets);
+    ck_assert_uint_eq(c.tables[VR_TAB_fleets].live, s.fleets);
+    uint32_t moving = 0;
+    for (uint32_t i = 0; i < s.fleets; i++) {
+        ck_assert_uint_eq(c.gen[VR_TAB_fleets][i] & 1, 1);
+        ck_assert_uint_lt(c.fleets_at[i], s.systems);
+        ck_assert_uint_eq(c.fleets_next[i], c.fleets_at[i]);
+        ck_assert_uint_lt(c.fleets_dest[i], s.systems);
+        ck_assert_uint_ge(c.fleets_faction[i], 1);
+        ck_assert_uint_le(c.fleets_faction[i], s.factions);
+        ck_assert_uint_ge(c.fleets_ships[i], 1);
+        ck_assert(c.fleets_speed[i] > 0.0f);
+        ck_assert_float_eq(c.fleets_progress[i], 0.0f);
+        ck_assert_uint_eq(c.fleets_arrivals[i], 0);
+        moving += c.fleets_dest[i] != c.fleets_at[i];
+    }
+    ck_assert_uint_gt(moving, s.fleets / 2);
+    drop(&a, seg);
+}
+END_TEST
+
+START_TEST(test_deterministic)
+{
+    vr_scenario s = scenario(12345);
+    char sa[64], sb[64], sc[64], sd[64];
+    vr_cols ca, cb, cc, cd;
+    vr_arena *a = genesis(&s, "deta", sa, sizeof sa, &ca);
+    vr_arena *b = genesis(&s, "detb", sb, sizeof sb, &cb);
+    uint64_t ha = vr_arena_hash(a);
+    ck_assert_uint_ne(ha, 0);
+    ck_assert_uint_eq(vr_arena_hash(b), ha);
+    /* every column, not only the hash */
+    for (int col = 0; col < VR_NCOLUMNS; col++) {
+        uint32_t t = vr_columns[col].table;
+        size_t bytes = (size_t)ca.tables[t].count * vr_columns[col].elem_size * vr_columns[col].lanes;
+        ck_assert_msg(memcmp(ca.col[col], cb.col[col], bytes) == 0, "column %s.%s differs",
+                      vr_tables[t].name, vr_columns[col].name);
+    }
+    /* published and read back, still the same */
+    ck_assert_int_eq(vr_arena_publish(a, 0, ha), 0);
+    ck_assert_uint_eq(vr_arena_hash(a), ha);
+
+    /* another seed (in the arena spec and the scenario): another galaxy */
+    vr_scenario s2 = scenario(12346);
+    vr_arena *c2 = genesis(&s2, "detc", sc, sizeof sc, &cc);
+    ck_assert_uint_ne(vr_arena_hash(c2), ha);
+    ck_assert(memcmp(cc.systems_x, ca.systems_x, s.systems * sizeof(float)) != 0);
+    /* another universe of the same seed: another galaxy too */
+    vr_scenario s3 = s;
+    s3.universe = 3;
+    vr_arena *d = genesis(&s3, "detd", sd, sizeof sd, &cd);
+    ck_assert_uint_ne(vr_arena_hash(d), ha);
+    drop(&d, sd);
+    drop(&c2, sc);
+    drop(&b, sb);
+    drop(&a, sa);
+}
+END_TEST
+
+START_TEST(test_too_small)
+{
+    vr_scenario s = scenario(5);
+    for (int t = 0; t < VR_NTABLES; t++) {
+        vr_arena_spec spec;
+        memset(&spec, 0, sizeof spec);
+        vr_sim_capacity(&s, spec.capacity);
+        spec.capacity[t] -= 1;
+        char seg[64], tag[16];
+        snprintf(tag, sizeof tag, "small%d", t);
+        vt_segname(seg, sizeof seg, tag);
+        vr_arena *a = NULL;
+        ck_assert_int_eq(vr_arena_create(&a, seg, &spec, 0600), 0);
+        vr_cols c;
+        ck_assert_int_eq(vr_arena_begin(a, &c), 0);
+        vr_sim *sim = NULL;
+        ck_assert_int_eq(vr_sim_new(&sim, &s), 0);
+        ck_assert_int_eq(vr_sim_genesis(sim, &c), -VR_EFULL);
+        /* refused before writing anything */
+        for (int u = 0; u < VR_NTABLES; u++)
+            ck_assert_uint_eq(c.tables[u].count, 0);
+        vr_sim_destroy(&sim);
+        drop(&a, seg);
+    }
+}
+END_TEST
+
+START_TEST(test_bad_scenario)
+{
+    vr_sim *sim = (vr_sim *)&sim;
+    vr_scenario s = scenario(1);
+    s.systems = 1;
+    ck_assert_int_eq(vr_sim_new(&sim, &s), -VR_EBADARG);
+    ck_assert_ptr_null(sim);
+    s = scenario(1);
+    s.factions = 0;
+    ck_assert_int_eq(vr_sim_new(&sim, &s), -VR_EBADARG);
+    s.factions = 65536;
+    ck_assert_int_eq(vr_sim_new(&sim, &s), -VR_EBADARG);
+    s.factions = 65535;
+    ck_assert_int_eq(vr_sim_new(&sim, &s), 0);
+    vr_sim_destroy(&sim);
+    ck_assert_ptr_null(sim);
+    vr_sim_destroy(&sim);
+}
+END_TEST
+
+static Suite *galaxy_suite(void)
+{
+    Suite *s = suite_create("galaxy");
+    TCase *tc = tcase_create("genesis");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_capacity);
+    tcase_add_test(tc, test_systems_and_csr);
+    tcase_add_test(tc, test_lanes_symmetric_euclidean);
+    tcase_add_test(tc, test_connected);
+    tcase_add_test(tc, test_nearest_neighbours_linked);
+    tcase_add_test(tc, test_fleets);
+    tcase_add_test(tc, test_deterministic);
+    tcase_add_test(tc, test_too_small);
+    tcase_add_test(tc, test_bad_scenario);
+    tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    vt_init();
+    SRunner *sr = srunner_create(galaxy_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    int left = vt_finish();
+    return failed != 0 || left != 0;
+}
