@@ -80,7 +80,7 @@ typedef struct coord {
     void *ctx, *wsock, *csock;
     char wendpoint[256], cendpoint[256];
     uint64_t turn, cluster_hash;
-    bool paused, stop, failed, in_turn;
+    bool paused, stop, failed, in_turn, started; /* started: every worker said HELLO */
     uint64_t step_left;
     waiter waiters[MAX_WAITERS];
     int nwaiters;
@@ -384,8 +384,14 @@ static int send_worker(coord *c, uint32_t u, const vr_msg *m)
     int n = vr_msg_encode(m, buf, sizeof buf);
     if (n < 0)
         return n;
-    if (zmq_send(c->wsock, id, (size_t)idlen, ZMQ_SNDMORE) < 0 || zmq_send(c->wsock, buf, (size_t)n, 0) < 0)
-        return -errno;
+    /* never block: a worker that stopped reading must not stop the coordinator */
+    if (zmq_send(c->wsock, id, (size_t)idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(c->wsock, buf, (size_t)n, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        if (c->w[u].alive && !c->stop)
+            logf_("send %s to worker u%u: %s", vr_msg_name(m->type), u, zmq_strerror(e));
+        return -e;
+    }
     return 0;
 }
 
@@ -450,10 +456,11 @@ static void pack_hex(msgpack_packer *pk, uint64_t v)
 
 static void reply_raw(coord *c, const uint8_t *id, size_t idlen, bool delim, const msgpack_sbuffer *sb)
 {
-    zmq_send(c->csock, id, idlen, ZMQ_SNDMORE);
+    /* ROUTER drops what it cannot route; DONTWAIT keeps a slow client from blocking us */
+    zmq_send(c->csock, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     if (delim)
-        zmq_send(c->csock, "", 0, ZMQ_SNDMORE);
-    zmq_send(c->csock, sb->data, sb->size, 0);
+        zmq_send(c->csock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(c->csock, sb->data, sb->size, ZMQ_DONTWAIT);
 }
 
 static uint32_t cluster_status(const coord *c)
@@ -462,6 +469,8 @@ static uint32_t cluster_status(const coord *c)
         return VR_CLUSTER_FAILED;
     if (c->stop)
         return VR_CLUSTER_STOPPING;
+    if (!c->started)
+        return VR_CLUSTER_STARTING;
     return c->paused ? VR_CLUSTER_PAUSED : VR_CLUSTER_RUNNING;
 }
 
@@ -695,6 +704,17 @@ static void reap(coord *c)
 }
 
 /* Pings idle workers every second; a worker silent for --worker-timeout is hung. */
+/* A hung worker (e.g. SIGSTOPped) cannot act on STOP or on its parent-death
+ * SIGTERM and would keep its pipes open: kill it once it is declared hung. */
+static void kill_hung(coord *c, uint32_t u)
+{
+    if (!c->w[u].alive)
+        return;
+    kill(c->w[u].pid, SIGKILL);
+    waitpid(c->w[u].pid, NULL, 0);
+    c->w[u].alive = false;
+}
+
 static void check_idle_workers(coord *c)
 {
     uint64_t now = now_ns(), limit = (uint64_t)(c->o.worker_timeout * 1e9);
@@ -712,8 +732,9 @@ static void check_idle_workers(coord *c)
             vr_cluster_write_begin(c->cl);
             vr_cluster_universe(c->cl, u)->status = VR_WORKER_HUNG;
             vr_cluster_write_end(c->cl);
-            fail(c, "worker u%u (pid %d) has not answered for %.1f s; it is hung", u, (int)c->w[u].pid,
-                 (double)(now - c->w[u].last_seen) / 1e9);
+            fail(c, "worker u%u (pid %d) has not answered for %.1f s; it is hung; killing it", u,
+                 (int)c->w[u].pid, (double)(now - c->w[u].last_seen) / 1e9);
+            kill_hung(c, u);
         }
 }
 
@@ -754,7 +775,9 @@ static void log_hashes(coord *c)
 
 static int wait_hello(coord *c)
 {
-    uint64_t deadline = now_ns() + (uint64_t)((c->o.worker_timeout + 30.0) * 1e9);
+    /* building turn 0 takes longer than a turn: allow 3 timeouts + 10 s */
+    double limit = 3 * c->o.worker_timeout + 10.0;
+    uint64_t deadline = now_ns() + (uint64_t)(limit * 1e9);
     uint32_t have = 0;
     while (have < c->o.universes) {
         if (got_signal) {
@@ -764,8 +787,11 @@ static int wait_hello(coord *c)
         if (now_ns() > deadline) {
             for (uint32_t u = 0; u < c->o.universes; u++)
                 if (!c->w[u].hello)
-                    fail(c, "worker u%u (pid %d) did not say HELLO within %.0f s", u, (int)c->w[u].pid,
-                         c->o.worker_timeout + 30.0);
+                {
+                    fail(c, "worker u%u (pid %d) did not say HELLO within %.0f s; killing it", u,
+                         (int)c->w[u].pid, limit);
+                    kill_hung(c, u);
+                }
             return -VR_ETIMEOUT;
         }
         bool ready;
@@ -797,6 +823,7 @@ static int wait_hello(coord *c)
             }
         }
     }
+    c->started = true;
     uint64_t hashes[1024];
     for (uint32_t u = 0; u < c->o.universes; u++)
         hashes[u] = c->w[u].hash;
@@ -835,8 +862,9 @@ static int run_turn(coord *c)
                     vr_cluster_write_begin(c->cl);
                     vr_cluster_universe(c->cl, u)->status = VR_WORKER_HUNG;
                     vr_cluster_write_end(c->cl);
-                    fail(c, "worker u%u (pid %d) did not answer TURN %" PRIu64 " within %.1f s", u,
+                    fail(c, "worker u%u (pid %d) did not answer TURN %" PRIu64 " within %.1f s; killing it", u,
                          (int)c->w[u].pid, n, c->o.worker_timeout);
+                    kill_hung(c, u);
                 }
             c->in_turn = false;
             return -VR_ETIMEOUT;

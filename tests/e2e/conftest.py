@@ -61,8 +61,11 @@ class Cluster:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=self.env())
         if wait:
-            assert wait_until(lambda: self.ctl("status", check=False).returncode == 0
-                              or self.proc.poll() is not None, 30), "cluster did not come up"
+            def up():
+                r = self.ctl("--json", "status", check=False)
+                return (r.returncode == 0 and json.loads(r.stdout)["status"] != "starting") \
+                    or self.proc.poll() is not None
+            assert wait_until(up, 30), "cluster did not come up"
             assert self.proc.poll() is None, self.proc.communicate()
             self.worker_pids = [u["pid"] for u in self.status()["universes"]]
         return self
@@ -78,7 +81,15 @@ class Cluster:
         return json.loads(self.ctl("--json", "status").stdout)
 
     def wait(self, timeout=60):
-        out, err = self.proc.communicate(timeout=timeout)
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # say what is stuck: the coordinator, or a child holding the pipes
+            ps = subprocess.run(["ps", "-eo", "pid,ppid,stat,wchan:24,cmd"], capture_output=True,
+                                text=True).stdout
+            mine = [l for l in ps.splitlines() if self.name in l or str(self.proc.pid) in l]
+            raise AssertionError(f"cluster {self.name} did not exit within {timeout} s "
+                                 f"(coordinator returncode {self.proc.poll()}):\n" + "\n".join(mine))
         return self.proc.returncode, out, err
 
     def cleanup(self):
