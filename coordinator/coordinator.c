@@ -1152,11 +1152,12 @@ int main(int argc, char **argv)
         }
         progress(&c, false);
     }
-    if (got_signal && !c.failed && !c.o.quiet)
-        logf_("%s: stopping the cluster", strsignal(got_signal));
+    c.stop = true; /* the last progress line says "stopping" */
     progress(&c, true);
     if (!c.o.quiet && isatty(STDERR_FILENO))
         fputc('\n', stderr);
+    if (got_signal && !c.failed && !c.o.quiet)
+        logf_("%s: stopping the cluster", strsignal(got_signal));
     bool failed = c.failed;
     uint64_t turn = c.turn, hash = c.cluster_hash;
     teardown(&c);
