@@ -22,8 +22,33 @@ int vr_sim_new(vr_sim **out, const vr_scenario *s)
         return -ENOMEM;
     sim->sc = *s;
     sim->n = s->systems;
+    /* built-in hull classes until a content pack is given */
+    static const vr_design builtin[] = {
+        {.attacks = 2, .accuracy = 40, .evasion = 60, .morale = 7, .cargo = 0,
+         .hull = 300, .shield = 50, .armor = 2, .strength = 12, .ap = -1, .speed = 16},   /* corvette */
+        {.attacks = 4, .accuracy = 45, .evasion = 35, .morale = 8, .cargo = 0,
+         .hull = 800, .shield = 150, .armor = 4, .strength = 14, .ap = -2, .speed = 14},  /* destroyer */
+        {.attacks = 6, .accuracy = 50, .evasion = 15, .morale = 9, .cargo = 0,
+         .hull = 1800, .shield = 400, .armor = 8, .strength = 18, .ap = -3, .speed = 12}, /* cruiser */
+        {.attacks = 10, .accuracy = 55, .evasion = 5, .morale = 10, .cargo = 0,
+         .hull = 4000, .shield = 900, .armor = 12, .strength = 24, .ap = -4, .speed = 9}, /* battleship */
+        {.attacks = 0, .accuracy = 0, .evasion = 20, .morale = 5, .cargo = 500,
+         .hull = 600, .shield = 50, .armor = 2, .strength = 0, .ap = 0, .speed = 10},     /* freighter */
+        {.attacks = 1, .accuracy = 30, .evasion = 10, .morale = 5, .cargo = 300,
+         .hull = 500, .shield = 30, .armor = 3, .strength = 6, .ap = 0, .speed = 8},      /* miner */
+    };
+    sim->ndesigns = sizeof builtin / sizeof builtin[0];
+    sim->designs = malloc(sizeof builtin);
+    if (!sim->designs) {
+        free(sim);
+        return -ENOMEM;
+    }
+    memcpy(sim->designs, builtin, sizeof builtin);
+    for (uint32_t d = 0; d < sim->ndesigns; d++)
+        sim->designs[d].index = (uint16_t)d;
     sim->next_hop = calloc(s->systems, sizeof *sim->next_hop);
     if (!sim->next_hop) {
+        free(sim->designs);
         free(sim);
         return -ENOMEM;
     }
@@ -38,8 +63,21 @@ void vr_sim_destroy(vr_sim **sim)
     for (uint32_t i = 0; i < (*sim)->n; i++)
         free((*sim)->next_hop[i]);
     free((*sim)->next_hop);
+    free((*sim)->designs);
     free(*sim);
     *sim = NULL;
+}
+
+const vr_design *vr__design_for(const vr_sim *sim, uint16_t faction, uint64_t r)
+{
+    (void)faction;
+    return &sim->designs[r % sim->ndesigns];
+}
+
+uint16_t vr__faction_content(const vr_sim *sim, uint32_t f)
+{
+    (void)sim;
+    return (uint16_t)(f - 1);
 }
 
 /* binary heap of (distance, system) with a total order */
@@ -183,7 +221,21 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
         }
         st.moved += (uint64_t)moved;
     }
-    /* deferred: disband, then replace in row order */
+    /* deferred: disband (the fleet and its ships), then replace in row order */
+    if (ndisband) {
+        uint8_t *gone = calloc(nf, 1);
+        if (!gone) {
+            free(disband);
+            return -ENOMEM;
+        }
+        for (uint32_t k = 0; k < ndisband; k++)
+            gone[disband[k]] = 1;
+        uint32_t ns = c->tables[VR_TAB_ships].count;
+        for (uint32_t r = 0; r < ns; r++)
+            if ((c->gen[VR_TAB_ships][r] & 1) && gone[c->ships_fleet[r]])
+                vr_ent_free(c, VR_TAB_ships, vr_ent_id(c, VR_TAB_ships, r));
+        free(gone);
+    }
     for (uint32_t k = 0; k < ndisband; k++) {
         int rc = vr_ent_free(c, VR_TAB_fleets, vr_ent_id(c, VR_TAB_fleets, disband[k]));
         if (rc) {
@@ -200,7 +252,16 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
         st.respawns++;
     }
     free(disband);
-    st.entities = (uint64_t)c->tables[VR_TAB_fleets].live + c->tables[VR_TAB_systems].live;
+    if (ndisband) { /* recount ships per faction after disband and respawn */
+        for (uint32_t f = 0; f < c->tables[VR_TAB_factions].count; f++)
+            c->factions_ships[f] = 0;
+        uint32_t ns = c->tables[VR_TAB_ships].count;
+        for (uint32_t r = 0; r < ns; r++)
+            if (c->gen[VR_TAB_ships][r] & 1)
+                c->factions_ships[c->ships_faction[r] - 1]++;
+    }
+    st.entities = (uint64_t)c->tables[VR_TAB_fleets].live + c->tables[VR_TAB_systems].live +
+                  c->tables[VR_TAB_ships].live;
     if (stats)
         *stats = st;
     return 0;

@@ -6,7 +6,18 @@
 
 #include <errno.h>
 
+/* What a ship gets from its design (from built-in or loaded content). */
+typedef struct vr_design {
+    uint16_t index;
+    uint16_t attacks;
+    uint8_t accuracy, evasion, morale;
+    uint32_t cargo;
+    float hull, shield, armor, strength, ap, speed;
+} vr_design;
+
 struct vr_sim {
+    vr_design *designs;
+    uint32_t ndesigns;
     vr_scenario sc;
     /* next_hop[dest] (lazily built): for every system, the neighbour on a
      * shortest path toward dest.  Derived from the lanes, which do not change
@@ -15,7 +26,12 @@ struct vr_sim {
     uint32_t n;
 };
 
-/* Allocates a fleet with attributes drawn from stream key (turn, k). */
+/* The design a new ship of faction gets, from a random draw r. */
+const vr_design *vr__design_for(const vr_sim *sim, uint16_t faction, uint64_t r);
+/* Content index of faction f (1-based). */
+uint16_t vr__faction_content(const vr_sim *sim, uint32_t f);
+
+/* Allocates a fleet and its ships, drawn from stream key (turn, k). */
 int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k);
 
 #endif

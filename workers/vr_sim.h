@@ -54,6 +54,15 @@ enum vr_stream {
     VR_RS_FLEET_SHIPS,
     VR_RS_FLEET_FACTION,
     VR_RS_DISBAND,
+    VR_RS_BODIES,
+    VR_RS_ORBIT,
+    VR_RS_PLANET,
+    VR_RS_DESIGN,
+    VR_RS_FACTION,
 };
+
+/* Goods in stockpiles and cargo (lanes of the stock columns). */
+enum vr_resource { VR_RES_ORE, VR_RES_ALLOYS, VR_RES_FUEL, VR_RES_FOOD, VR_NRES };
+#define VR_MAX_FLEET_SHIPS 20
 
 #endif

@@ -218,7 +218,7 @@ def test_attach_lists_universes_tables_and_columns(writers):
                 assert v.alive("fleets").all() and v.alive("fleets").dtype == bool
                 assert v.hash != 0
         with pytest.raises(KeyError, match="no table"):
-            c.universes[0].column("planets", "x")
+            c.universes[0].column("moons", "x")
         with pytest.raises(KeyError, match="no column"):
             c.universes[0].column("fleets", "hull")
 

@@ -4,7 +4,9 @@
  * directly on the arena columns: every system has a lane, lanes come in
  * symmetric pairs whose length is the Euclidean distance, the CSR grouping
  * is exact, the graph is connected, and every system is linked to its
- * nearest neighbours.  Genesis must be a pure function of the scenario:
+ * nearest neighbours; the internal graph of each system follows the cost
+ * rules (nebula x2, asteroid field x1.5) and gates join neighbouring
+ * systems.  Genesis must be a pure function of the scenario:
  * two arenas give the same state hash, another seed another hash.
  */
 #include "vr_sim.h"
@@ -340,6 +342,198 @@ START_TEST(test_bad_scenario)
 }
 END_TEST
 
+
+/* ---- the internal (two-level) graph ------------------------------------- */
+
+enum { STAR = 1, PLANET, ASTEROID, NEBULA, GATE };
+
+static float ndist(const vr_cols *c, uint32_t a, uint32_t b)
+{
+    float dx = c->nodes_x[a] - c->nodes_x[b], dy = c->nodes_y[a] - c->nodes_y[b];
+    return sqrtf(dx * dx + dy * dy);
+}
+
+/* Row of the edge a->b, or -1. */
+static int64_t edge(const vr_cols *c, uint32_t a, uint32_t b)
+{
+    for (uint32_t e = c->nodes_edge_begin[a], x = e + c->nodes_edge_count[a]; e < x; e++)
+        if (c->edges_to[e] == b)
+            return e;
+    return -1;
+}
+
+START_TEST(test_internal_graph_shape)
+{
+    vr_scenario s = scenario(21);
+    char seg[VR_SEGNAME_MAX];
+    vr_cols c;
+    vr_arena *a = genesis(&s, "int", seg, sizeof seg, &c);
+    uint32_t nn = c.tables[VR_TAB_nodes].count, ne = c.tables[VR_TAB_edges].count;
+    uint32_t next_node = 0, next_edge = 0, kinds[6] = {0};
+    for (uint32_t i = 0; i < s.systems; i++) {
+        /* nodes of a system are contiguous, start with its star, and one gate per lane */
+        ck_assert_uint_eq(c.systems_node_begin[i], next_node);
+        next_node += c.systems_node_count[i];
+        uint32_t first = c.systems_node_begin[i], gates = 0, planets = 0;
+        ck_assert_uint_eq(c.nodes_kind[first], STAR);
+        for (uint32_t v = first; v < first + c.systems_node_count[i]; v++) {
+            ck_assert_uint_eq(c.nodes_system[v], i);
+            gates += c.nodes_kind[v] == GATE;
+            planets += c.nodes_kind[v] == PLANET;
+        }
+        ck_assert_uint_eq(gates, c.systems_lane_count[i]);
+        ck_assert_uint_ge(planets, 1);
+    }
+    ck_assert_uint_eq(next_node, nn);
+    for (uint32_t v = 0; v < nn; v++) {
+        ck_assert_uint_eq(c.nodes_edge_begin[v], next_edge); /* CSR grouped by source */
+        next_edge += c.nodes_edge_count[v];
+        ck_assert_uint_ge(c.nodes_edge_count[v], 1);
+        kinds[c.nodes_kind[v]]++;
+    }
+    ck_assert_uint_eq(next_edge, ne);
+    ck_assert_uint_gt(kinds[ASTEROID], 0);
+    ck_assert_uint_gt(kinds[NEBULA], 0);
+    ck_assert_uint_eq(c.tables[VR_TAB_planets].count, kinds[PLANET]);
+    ck_assert_uint_eq(c.tables[VR_TAB_asteroids].count, kinds[ASTEROID]);
+    drop(&a, seg);
+}
+END_TEST
+
+START_TEST(test_edge_cost_rules)
+{
+    vr_scenario s = scenario(22);
+    char seg[VR_SEGNAME_MAX];
+    vr_cols c;
+    vr_arena *a = genesis(&s, "cost", seg, sizeof seg, &c);
+    uint32_t nn = c.tables[VR_TAB_nodes].count, checked_neb = 0, checked_ast = 0, gate_links = 0;
+    for (uint32_t v = 0; v < nn; v++)
+        for (uint32_t e = c.nodes_edge_begin[v], x = e + c.nodes_edge_count[v]; e < x; e++) {
+            uint32_t w = c.edges_to[e];
+            float d = ndist(&c, v, w), cost = c.edges_cost[e];
+            ck_assert_uint_eq(c.edges_blocked[e], 0);
+            /* every edge exists in both directions with the same cost, except
+             * gate-to-gate edges, which exist per lane row in each direction */
+            int64_t back = edge(&c, w, v);
+            ck_assert_int_ge(back, 0);
+            ck_assert(c.edges_cost[back] == cost);
+            if (c.edges_lane[e] != UINT32_MAX) {
+                /* gates join neighbouring systems, at the lane's length */
+                uint32_t l = c.edges_lane[e];
+                ck_assert_uint_eq(c.nodes_kind[v], GATE);
+                ck_assert_uint_eq(c.nodes_kind[w], GATE);
+                ck_assert_uint_eq(c.lanes_gate[l], v);
+                ck_assert_uint_eq(c.nodes_system[v], c.lanes_from[l]);
+                ck_assert_uint_eq(c.nodes_system[w], c.lanes_to[l]);
+                ck_assert(cost == c.lanes_length[l]);
+                gate_links++;
+            } else if (c.nodes_kind[v] == NEBULA || c.nodes_kind[w] == NEBULA) {
+                ck_assert_float_eq_tol(cost, 2.0f * d, 1e-4f * d + 1e-6f);
+                checked_neb++;
+            } else if (c.nodes_kind[v] == ASTEROID || c.nodes_kind[w] == ASTEROID) {
+                ck_assert_float_eq_tol(cost, 1.5f * d, 1e-4f * d + 1e-6f);
+                checked_ast++;
+            } else {
+                ck_assert_float_eq_tol(cost, d, 1e-4f * d + 1e-6f);
+            }
+        }
+    ck_assert_uint_eq(gate_links, c.tables[VR_TAB_lanes].count);
+    ck_assert_uint_gt(checked_neb, 0);
+    ck_assert_uint_gt(checked_ast, 0);
+    drop(&a, seg);
+}
+END_TEST
+
+/* BFS over the two-level graph from node 0 reaches every node. */
+static void check_fine_connected(const vr_cols *c)
+{
+    uint32_t nn = c->tables[VR_TAB_nodes].count;
+    uint32_t *q = malloc(nn * sizeof *q);
+    uint8_t *seen = calloc(nn, 1);
+    ck_assert(q && seen);
+    uint32_t head = 0, tail = 0;
+    q[tail++] = 0;
+    seen[0] = 1;
+    while (head < tail) {
+        uint32_t v = q[head++];
+        for (uint32_t e = c->nodes_edge_begin[v], x = e + c->nodes_edge_count[v]; e < x; e++)
+            if (!seen[c->edges_to[e]]) {
+                seen[c->edges_to[e]] = 1;
+                q[tail++] = c->edges_to[e];
+            }
+    }
+    ck_assert_uint_eq(tail, nn);
+    free(q);
+    free(seen);
+}
+
+START_TEST(test_fine_graph_connected)
+{
+    vr_scenario s = scenario(23);
+    char seg[VR_SEGNAME_MAX];
+    vr_cols c;
+    vr_arena *a = genesis(&s, "fine", seg, sizeof seg, &c);
+    check_fine_connected(&c);
+    drop(&a, seg);
+}
+END_TEST
+
+/* Tens of thousands of systems: the generator must scale (grid + Kruskal),
+ * and stay connected with a spanning tree's worth of lanes at least. */
+START_TEST(test_large_galaxy)
+{
+    vr_scenario s = {.seed = 5, .universe = 0, .systems = 20000, .fleets = 10, .factions = 4};
+    char seg[VR_SEGNAME_MAX];
+    vr_cols c;
+    vr_arena *a = genesis(&s, "large", seg, sizeof seg, &c);
+    ck_assert_uint_ge(c.tables[VR_TAB_lanes].count, 2 * (s.systems - 1));
+    ck_assert_uint_ge(c.tables[VR_TAB_nodes].count, 5 * s.systems);
+    check_fine_connected(&c);
+    drop(&a, seg);
+}
+END_TEST
+
+START_TEST(test_ships_and_factions)
+{
+    vr_scenario s = scenario(24);
+    char seg[VR_SEGNAME_MAX];
+    vr_cols c;
+    vr_arena *a = genesis(&s, "ships", seg, sizeof seg, &c);
+    uint32_t nf = c.tables[VR_TAB_fleets].count, ns = c.tables[VR_TAB_ships].count;
+    uint32_t *count = calloc(nf, sizeof *count), per_faction[8] = {0};
+    float *slowest = malloc(nf * sizeof *slowest);
+    for (uint32_t f = 0; f < nf; f++)
+        slowest[f] = INFINITY;
+    for (uint32_t r = 0; r < ns; r++) {
+        uint32_t f = c.ships_fleet[r];
+        ck_assert_uint_lt(f, nf);
+        ck_assert_uint_eq(c.ships_faction[r], c.fleets_faction[f]);
+        ck_assert(c.ships_hull[r] > 0);
+        ck_assert_uint_le(c.ships_accuracy[r], 100);
+        count[f]++;
+        per_faction[c.ships_faction[r] - 1]++;
+        if (c.ships_speed[r] < slowest[f])
+            slowest[f] = c.ships_speed[r];
+    }
+    for (uint32_t f = 0; f < nf; f++) {
+        ck_assert_uint_eq(count[f], c.fleets_ships[f]);
+        ck_assert(c.fleets_speed[f] == slowest[f]); /* the slowest hull sets the pace */
+    }
+    ck_assert_uint_eq(c.tables[VR_TAB_factions].count, s.factions);
+    for (uint32_t f = 0; f < s.factions; f++) {
+        ck_assert_uint_eq(c.factions_ships[f], per_faction[f]);
+        for (uint32_t g = 0; g < s.factions; g++) { /* relations are symmetric */
+            ck_assert_uint_eq(c.relations_state[f * s.factions + g], c.relations_state[g * s.factions + f]);
+            if (f == g)
+                ck_assert_uint_eq(c.relations_state[f * s.factions + g], 3);
+        }
+    }
+    free(count);
+    free(slowest);
+    drop(&a, seg);
+}
+END_TEST
+
 static Suite *galaxy_suite(void)
 {
     Suite *s = suite_create("galaxy");
@@ -354,6 +548,11 @@ static Suite *galaxy_suite(void)
     tcase_add_test(tc, test_deterministic);
     tcase_add_test(tc, test_too_small);
     tcase_add_test(tc, test_bad_scenario);
+    tcase_add_test(tc, test_internal_graph_shape);
+    tcase_add_test(tc, test_edge_cost_rules);
+    tcase_add_test(tc, test_fine_graph_connected);
+    tcase_add_test(tc, test_large_galaxy);
+    tcase_add_test(tc, test_ships_and_factions);
     tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
     suite_add_tcase(s, tc);
     return s;

@@ -102,7 +102,9 @@ START_TEST(test_two_arenas_same_hashes)
                       (unsigned long long)ha, (unsigned long long)hb);
         ck_assert_uint_ne(ha, prev); /* the state moves on */
         ck_assert_mem_eq(&sa, &sb, sizeof sa);
-        ck_assert_uint_eq(sa.entities, (uint64_t)s.fleets + s.systems);
+        /* fleets stay constant (disband + respawn); ships come and go with them */
+        ck_assert_uint_eq(A.c.tables[VR_TAB_fleets].live, s.fleets);
+        ck_assert_uint_eq(sa.entities, (uint64_t)s.fleets + s.systems + A.c.tables[VR_TAB_ships].live);
         arrivals += sa.arrivals;
         moved += sa.moved;
         ck_assert_int_eq(vr_arena_publish(A.a, t, ha), 0);
