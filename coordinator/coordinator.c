@@ -60,6 +60,7 @@ typedef struct worker {
     pid_t pid;
     bool alive, hello, done, pinged;
     uint64_t hash, entities, turn_ns, last_seen;
+    uint64_t metrics[VR_NMETRICS];
     char died[96];
 } worker;
 
@@ -499,7 +500,7 @@ static void build_reply(coord *c, vr_cmd_kind kind, msgpack_sbuffer *sb, const c
         msgpack_pack_array(&pk, n);
         for (uint32_t u = 0; u < n; u++) {
             const vr_urec *r = vr_cluster_universe(c->cl, u);
-            msgpack_pack_map(&pk, 10);
+            msgpack_pack_map(&pk, 11);
             pack_str(&pk, "universe"); msgpack_pack_uint32(&pk, u);
             pack_str(&pk, "pid"); msgpack_pack_int(&pk, c->w[u].pid);
             pack_str(&pk, "node"); msgpack_pack_int(&pk, r->numa_node);
@@ -510,6 +511,12 @@ static void build_reply(coord *c, vr_cmd_kind kind, msgpack_sbuffer *sb, const c
             pack_str(&pk, "hash"); pack_hex(&pk, r->state_hash);
             pack_str(&pk, "entities"); msgpack_pack_uint64(&pk, r->entities);
             pack_str(&pk, "turn_ns"); msgpack_pack_uint64(&pk, r->turn_ns);
+            pack_str(&pk, "metrics");
+            msgpack_pack_map(&pk, VR_NMETRICS);
+            for (int k = 0; k < VR_NMETRICS; k++) {
+                pack_str(&pk, vr_metric_names[k]);
+                msgpack_pack_uint64(&pk, c->w[u].metrics[k]);
+            }
         }
         break;
     }
@@ -882,6 +889,7 @@ static int run_turn(coord *c)
                 c->w[u].hash = m.hash;
                 c->w[u].entities = m.entities;
                 c->w[u].turn_ns = m.turn_ns;
+                memcpy(c->w[u].metrics, m.metrics, sizeof m.metrics);
                 done++;
             } else if (m.type == VR_MSG_FAIL) {
                 fail(c, "worker u%d failed turn %" PRIu64 ": %s", u, m.turn, m.text);
@@ -908,6 +916,9 @@ static int run_turn(coord *c)
         r->turn_ns = c->w[u].turn_ns;
         r->heartbeat_ns = c->w[u].last_seen;
         r->status = VR_WORKER_READY;
+#define VR_METRIC(name, doc) r->m_##name = c->w[u].metrics[VR_M_##name];
+#include "metrics.def"
+#undef VR_METRIC
     }
     h->committed_turn = n;
     h->cluster_hash = c->cluster_hash;

@@ -38,6 +38,12 @@ const vr_column_def vr_columns[VR_NCOLUMNS] = {
 #undef VR_COLUMN
 };
 
+const char *const vr_metric_names[VR_NMETRICS] = {
+#define VR_METRIC(name, doc) #name,
+#include "metrics.def"
+#undef VR_METRIC
+};
+
 uint64_t vr_schema_hash(void)
 {
     static uint64_t cached;
@@ -56,6 +62,10 @@ uint64_t vr_schema_hash(void)
         const vr_column_def *d = &vr_columns[c];
         n = snprintf(line, sizeof line, "column %s.%s %s %u\n", vr_tables[d->table].name, d->name,
                      d->dtype, d->lanes);
+        XXH3_64bits_update(st, line, (size_t)n);
+    }
+    for (int m = 0; m < VR_NMETRICS; m++) {
+        n = snprintf(line, sizeof line, "metric %s\n", vr_metric_names[m]);
         XXH3_64bits_update(st, line, (size_t)n);
     }
     uint64_t h = XXH3_64bits_digest(st);

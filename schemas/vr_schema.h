@@ -15,7 +15,7 @@
 
 /* Layout of shared-memory segments (headers, directories, buffers).  Bump on
  * any change to a struct in shm/vr_shm.h. */
-#define VR_LAYOUT_VERSION 1u
+#define VR_LAYOUT_VERSION 2u
 /* Worker and command protocol (messages.def and the command map keys). */
 #define VR_WIRE_VERSION 1u
 
@@ -84,6 +84,15 @@ int vr_schema_column(int table, const char *name);
 /* Writes the schema as a Markdown document (used for docs/schema.md). */
 void vr_schema_markdown(FILE *out);
 
+/* ---- per-turn metrics (metrics.def) -------------------------------------- */
+enum vr_metric_id {
+#define VR_METRIC(name, doc) VR_M_##name,
+#include "metrics.def"
+#undef VR_METRIC
+    VR_NMETRICS
+};
+extern const char *const vr_metric_names[VR_NMETRICS];
+
 /* ---- messages ---------------------------------------------------------- */
 enum vr_msg_type {
 #define VR_MSG(name, code, dir, doc) VR_MSG_##name = code,
@@ -108,6 +117,7 @@ typedef struct vr_msg {
     uint64_t seed;
     uint64_t entities;
     uint64_t turn_ns;
+    uint64_t metrics[VR_NMETRICS]; /* DONE only */
     char text[256];
 } vr_msg;
 

@@ -18,7 +18,7 @@ static const char *fields_of(int type)
     switch (type) {
     case VR_MSG_HELLO:  return "upfthE";  /* universe, pid, flags, turn, hash, entities */
     case VR_MSG_TURN:   return "ts";      /* turn, seed */
-    case VR_MSG_DONE:   return "thEn";    /* turn, hash, entities, turn_ns */
+    case VR_MSG_DONE:   return "thEnM";   /* turn, hash, entities, turn_ns, metrics */
     case VR_MSG_COMMIT: return "t";
     case VR_MSG_STOP:   return "";
     case VR_MSG_FAIL:   return "tcx";     /* turn, code, text */
@@ -59,6 +59,11 @@ int vr_msg_encode(const vr_msg *m, char *buf, size_t cap)
         case 'p': msgpack_pack_int32(&pk, m->pid); break;
         case 'f': msgpack_pack_uint32(&pk, m->flags); break;
         case 'c': msgpack_pack_int32(&pk, m->code); break;
+        case 'M':
+            msgpack_pack_array(&pk, VR_NMETRICS);
+            for (int k = 0; k < VR_NMETRICS; k++)
+                msgpack_pack_uint64(&pk, m->metrics[k]);
+            break;
         case 'x': {
             size_t n = strnlen(m->text, sizeof m->text);
             msgpack_pack_str(&pk, n);
@@ -222,6 +227,21 @@ int vr_msg_decode(const void *data, size_t len, vr_msg *m)
             size_t n = e->via.str.size < sizeof m->text - 1 ? e->via.str.size : sizeof m->text - 1;
             memcpy(m->text, e->via.str.ptr, n);
             m->text[n] = 0;
+            continue;
+        }
+        if (f[i] == 'M') {
+            if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != VR_NMETRICS) {
+                snprintf(m->text, sizeof m->text, "metrics must be an array of %d integers", VR_NMETRICS);
+                rc = -VR_EBADMSG;
+                goto out;
+            }
+            for (int k = 0; k < VR_NMETRICS; k++) {
+                if (e->via.array.ptr[k].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                    rc = bad(m, "a metric is not a non-negative integer");
+                    goto out;
+                }
+                m->metrics[k] = e->via.array.ptr[k].via.u64;
+            }
             continue;
         }
         int64_t v;

@@ -25,6 +25,9 @@ static const vr_fielddesc ufields[] = {
 #define VR_UFIELD_DIR(fname, ctype, dt, arr) {.name = #fname, .dtype = dt, .offset = offsetof(vr_urec, fname)},
     VR_UFIELDS(VR_UFIELD_DIR)
 #undef VR_UFIELD_DIR
+#define VR_METRIC(mname, doc) {.name = "m_" #mname, .dtype = "<u8", .offset = offsetof(vr_urec, m_##mname)},
+#include "metrics.def"
+#undef VR_METRIC
 };
 #define NUFIELDS (sizeof ufields / sizeof ufields[0])
 

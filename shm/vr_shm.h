@@ -273,8 +273,13 @@ typedef struct vr_urec {
     VR_UFIELDS(VR_UFIELD_DECL)
 #undef VR_UFIELD_DECL
     uint64_t reserved[7];
+    /* per-turn metrics of the last committed turn, "m_<name>" (metrics.def) */
+#define VR_METRIC(name, doc) uint64_t m_##name;
+#include "metrics.def"
+#undef VR_METRIC
+    uint64_t reserved2[32 - VR_NMETRICS];
 } vr_urec;
-_Static_assert(sizeof(vr_urec) == 256, "frozen");
+_Static_assert(sizeof(vr_urec) == 512, "frozen for VR_LAYOUT_VERSION 2");
 
 typedef struct vr_fielddesc { /* 32 bytes */
     char name[20];

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int vr_sim_new(vr_sim **out, const vr_scenario *s)
 {
@@ -66,6 +67,13 @@ void vr_sim_destroy(vr_sim **sim)
     free((*sim)->designs);
     free(*sim);
     *sim = NULL;
+}
+
+uint64_t vr__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 const vr_design *vr__design_for(const vr_sim *sim, uint16_t faction, uint64_t r)
@@ -167,6 +175,7 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
 {
     const vr_scenario *s = &sim->sc;
     vr_turn_stats st = {0};
+    uint64_t t0 = vr__now_ns();
     uint32_t nf = c->tables[VR_TAB_fleets].count;
     const uint32_t *restrict gen = c->gen[VR_TAB_fleets];
     uint32_t *restrict at = c->fleets_at, *restrict next = c->fleets_next, *restrict dest = c->fleets_dest;
@@ -185,7 +194,7 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
                 /* arrived: roll for disband, else pick a new destination */
                 uint64_t id = vr_ent_id(c, VR_TAB_fleets, i);
                 c->fleets_arrivals[i]++;
-                st.arrivals++;
+                st.m[VR_M_arrivals]++;
                 uint64_t r = vr_rand(s->seed, s->universe, turn, id, VR_RS_DISBAND);
                 if ((r & 31) == 0) {
                     if (!disband && !(disband = malloc(nf * sizeof *disband)))
@@ -219,7 +228,7 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
             at[i] = next[i];
             progress[i] = 0.0f;
         }
-        st.moved += (uint64_t)moved;
+        st.m[VR_M_moved] += (uint64_t)moved;
     }
     /* deferred: disband (the fleet and its ships), then replace in row order */
     if (ndisband) {
@@ -249,7 +258,7 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
             free(disband);
             return rc;
         }
-        st.respawns++;
+        st.m[VR_M_spawned]++;
     }
     free(disband);
     if (ndisband) { /* recount ships per faction after disband and respawn */
@@ -262,6 +271,8 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
     }
     st.entities = (uint64_t)c->tables[VR_TAB_fleets].live + c->tables[VR_TAB_systems].live +
                   c->tables[VR_TAB_ships].live;
+    st.m[VR_M_ships] = c->tables[VR_TAB_ships].live;
+    st.m[VR_M_movement_ns] = vr__now_ns() - t0;
     if (stats)
         *stats = st;
     return 0;

@@ -28,6 +28,9 @@ struct vr_sim {
 
 /* The design a new ship of faction gets, from a random draw r. */
 const vr_design *vr__design_for(const vr_sim *sim, uint16_t faction, uint64_t r);
+/* Monotonic clock for per-system timings (never feeds the state). */
+uint64_t vr__now_ns(void);
+
 /* Content index of faction f (1-based). */
 uint16_t vr__faction_content(const vr_sim *sim, uint32_t f);
 

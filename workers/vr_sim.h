@@ -34,12 +34,11 @@ int vr_sim_genesis(vr_sim *sim, vr_cols *c);
 
 /* Runs every system of turn `turn` on the work buffer, in the fixed order:
  * movement, then arrivals (new destinations, disband and respawn).  Writes
- * counts to *stats when not NULL.  Returns 0 or a negative code. */
+ * counts and per-system times to *stats when not NULL.  Returns 0 or a
+ * negative code. */
 typedef struct vr_turn_stats {
     uint64_t entities;
-    uint64_t moved;
-    uint64_t arrivals;
-    uint64_t respawns;
+    uint64_t m[VR_NMETRICS]; /* indexed by VR_M_* (schemas/metrics.def) */
 } vr_turn_stats;
 int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats);
 

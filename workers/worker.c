@@ -165,6 +165,7 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock)
             have_pending = true;
             vr_msg d = {.type = VR_MSG_DONE, .turn = m.turn, .hash = pending_hash,
                         .entities = st.entities, .turn_ns = now_ns() - t0};
+            memcpy(d.metrics, st.m, sizeof d.metrics);
             send_msg(sock, &d);
             break;
         }

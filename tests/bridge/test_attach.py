@@ -327,14 +327,15 @@ def test_wrong_version_is_refused_naming_both_versions(writers):
     with pytest.raises(vr.VersionError) as ei:
         vr.attach(name)
     msg = str(ei.value)
-    assert "layout version 99" in msg and "version 1" in msg and f"vr.{name}.cluster" in msg
+    assert "layout version 99" in msg and f"version {vr.LAYOUT_VERSION}" in msg and f"vr.{name}.cluster" in msg
     assert isinstance(ei.value, vr.AttachError)
 
 
 def test_wrong_arena_version_schema_or_cluster_is_refused(writers):
     name = held_cluster(writers)
     cases = [
-        (L.SEG_LAYOUT_VERSION, "<I", 2, vr.VersionError, "layout version 2"),
+        (L.SEG_LAYOUT_VERSION, "<I", vr.LAYOUT_VERSION + 1, vr.VersionError,
+         f"layout version {vr.LAYOUT_VERSION + 1}"),
         (L.SEG_SCHEMA_HASH, "<Q", 12345, vr.SchemaError, "schema hash"),
         (L.SEG_CLUSTER_ID, "<Q", 12345, vr.AttachError, "cluster id"),
         (L.SEG_MAGIC, "<Q", 0, vr.AttachError, "magic"),

@@ -313,3 +313,19 @@ def test_hostile_command_input_gets_errors_and_changes_nothing(cluster):
     assert after["status"] == "paused"
     assert [u["pid"] for u in after["universes"]] == [u["pid"] for u in before["universes"]]
     c.ctl("step", "1")  # still works
+
+
+def test_per_system_metrics_reach_cluster_segment_and_vrctl(cluster):
+    import voidreckoning as vr
+    c = cluster().start("--paused")
+    c.ctl("step", "3")
+    with vr.attach(c.name) as w:
+        r = w.records()
+        names = r.dtype.names
+        assert {"m_movement_ns", "m_moved", "m_ships", "m_arrivals"} <= set(names)
+        assert (r["committed_turn"] == 3).all()
+        assert (r["m_moved"] > 0).all() and (r["m_ships"] > 0).all() and (r["m_movement_ns"] > 0).all()
+    st = c.status()
+    for u in st["universes"]:
+        assert u["metrics"]["moved"] == int(r["m_moved"][u["universe"]])
+        assert u["metrics"]["ships"] == int(r["m_ships"][u["universe"]])

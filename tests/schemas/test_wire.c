@@ -23,7 +23,7 @@ static const struct {
     int type;
     const char *fields;
 } shapes[] = {
-    {VR_MSG_HELLO, "upfthE"}, {VR_MSG_TURN, "ts"}, {VR_MSG_DONE, "thEn"}, {VR_MSG_COMMIT, "t"},
+    {VR_MSG_HELLO, "upfthE"}, {VR_MSG_TURN, "ts"}, {VR_MSG_DONE, "thEnM"}, {VR_MSG_COMMIT, "t"},
     {VR_MSG_STOP, ""},       {VR_MSG_FAIL, "tcx"}, {VR_MSG_PING, ""},    {VR_MSG_PONG, "t"},
 };
 #define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
@@ -44,6 +44,8 @@ static vr_msg full_msg(int type)
     m.seed = 0x0123456789ABCDEFull;
     m.entities = 1234567890123ull;
     m.turn_ns = 987654321ull;
+    for (int k = 0; k < VR_NMETRICS; k++)
+        m.metrics[k] = 1000000007ull * (uint64_t)(k + 1);
     snprintf(m.text, sizeof m.text, "fleets: table is full (type %d)", type);
     return m;
 }
@@ -68,6 +70,7 @@ static vr_msg expected_msg(int type, const char *fields)
         case 'n': m.turn_ns = in.turn_ns; break;
         case 'c': m.code = in.code; break;
         case 'x': memcpy(m.text, in.text, sizeof m.text); break;
+        case 'M': memcpy(m.metrics, in.metrics, sizeof m.metrics); break;
         }
     }
     return m;
@@ -128,6 +131,11 @@ static void pk_good_field(msgpack_packer *pk, char f)
 {
     if (f == 'x')
         pk_str(pk, "why");
+    else if (f == 'M') {
+        msgpack_pack_array(pk, VR_NMETRICS);
+        for (int k = 0; k < VR_NMETRICS; k++)
+            msgpack_pack_uint32(pk, 3);
+    }
     else if (f == 'p' || f == 'c')
         msgpack_pack_int32(pk, -3);
     else
@@ -197,6 +205,12 @@ START_TEST(test_encoding_shape)
         case 'c':
             ck_assert_int_eq(e->type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
             ck_assert_int_eq(e->via.i64, in.code);
+            break;
+        case 'M':
+            ck_assert_int_eq(e->type, MSGPACK_OBJECT_ARRAY);
+            ck_assert_uint_eq(e->via.array.size, VR_NMETRICS);
+            for (int k = 0; k < VR_NMETRICS; k++)
+                ck_assert_uint_eq(e->via.array.ptr[k].via.u64, in.metrics[k]);
             break;
         default: {
             uint64_t want = f[i] == 'u' ? in.universe : f[i] == 'f' ? in.flags

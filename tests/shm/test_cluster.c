@@ -165,6 +165,9 @@ START_TEST(test_field_directory)
 #define W(fname, ctype, dt, arr) {#fname, dt, offsetof(vr_urec, fname), sizeof(((vr_urec *)0)->fname)},
         VR_UFIELDS(W)
 #undef W
+#define VR_METRIC(mname, doc) {"m_" #mname, "<u8", offsetof(vr_urec, m_##mname), 8},
+#include "metrics.def"
+#undef VR_METRIC
     };
     const size_t nwant = sizeof want / sizeof want[0];
     char name[40];

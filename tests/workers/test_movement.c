@@ -101,12 +101,16 @@ START_TEST(test_two_arenas_same_hashes)
         ck_assert_msg(ha == hb, "turn %llu: hashes %016llx and %016llx differ", (unsigned long long)t,
                       (unsigned long long)ha, (unsigned long long)hb);
         ck_assert_uint_ne(ha, prev); /* the state moves on */
-        ck_assert_mem_eq(&sa, &sb, sizeof sa);
+        /* counts are equal; times (…_ns) are measurements, not state */
+        ck_assert_uint_eq(sa.entities, sb.entities);
+        for (int k = 0; k < VR_NMETRICS; k++)
+            if (!strstr(vr_metric_names[k], "_ns"))
+                ck_assert_uint_eq(sa.m[k], sb.m[k]);
         /* fleets stay constant (disband + respawn); ships come and go with them */
         ck_assert_uint_eq(A.c.tables[VR_TAB_fleets].live, s.fleets);
         ck_assert_uint_eq(sa.entities, (uint64_t)s.fleets + s.systems + A.c.tables[VR_TAB_ships].live);
-        arrivals += sa.arrivals;
-        moved += sa.moved;
+        arrivals += sa.m[VR_M_arrivals];
+        moved += sa.m[VR_M_moved];
         ck_assert_int_eq(vr_arena_publish(A.a, t, ha), 0);
         ck_assert_int_eq(vr_arena_publish(B.a, t, hb), 0);
         uint64_t pt, ph;
@@ -177,7 +181,7 @@ START_TEST(test_movement_invariants)
         }
         vr_turn_stats st;
         uint64_t h = world_turn(&A, t, &st);
-        respawns += st.respawns;
+        respawns += st.m[VR_M_spawned];
         const vr_cols *c = &A.c;
         ck_assert_uint_eq(c->tables[VR_TAB_fleets].live, s.fleets);
         ck_assert_uint_le(c->tables[VR_TAB_fleets].count, c->capacity[VR_TAB_fleets]);
