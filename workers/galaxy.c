@@ -66,6 +66,7 @@ void vr_sim_capacity(const vr_scenario *s, uint32_t cap[VR_NTABLES])
     cap[VR_TAB_stations] = n;
     cap[VR_TAB_fleets] = s->fleets + s->fleets / 8 + 16;
     cap[VR_TAB_ships] = cap[VR_TAB_fleets] * VR_MAX_FLEET_SHIPS;
+    cap[VR_TAB_findings] = 1024;
 }
 
 static float dist(const vr_cols *c, uint32_t a, uint32_t b)
