@@ -34,6 +34,9 @@ uint64_t vr__now_ns(void);
 /* Content index of faction f (1-based). */
 uint16_t vr__faction_content(const vr_sim *sim, uint32_t f);
 
+/* Movement (movement.c): adds its counts and time to *st. */
+int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
+
 /* Allocates a fleet and its ships, drawn from stream key (turn, k). */
 int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k);
 

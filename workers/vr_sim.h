@@ -32,8 +32,8 @@ void vr_sim_destroy(vr_sim **sim);
  * Returns 0, -VR_EFULL if the arena is too small, or -VR_EBADARG. */
 int vr_sim_genesis(vr_sim *sim, vr_cols *c);
 
-/* Runs every system of turn `turn` on the work buffer, in the fixed order:
- * movement, then arrivals (new destinations, disband and respawn).  Writes
+/* Runs every system of turn `turn` on the work buffer, in the fixed order
+ * documented in turn.c (diplomacy, movement, audit).  Writes
  * counts and per-system times to *stats when not NULL.  Returns 0 or a
  * negative code. */
 typedef struct vr_turn_stats {
@@ -58,6 +58,7 @@ enum vr_stream {
     VR_RS_PLANET,
     VR_RS_DESIGN,
     VR_RS_FACTION,
+    VR_RS_DIPLOMACY,
 };
 
 /* Goods in stockpiles and cargo (lanes of the stock columns). */
