@@ -14,6 +14,7 @@
  */
 #include "vr_coord.h"
 #include "vr_sim.h"
+#include "content.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -51,6 +52,9 @@ typedef struct opts {
     bool plan_only, reclaim, paused, quiet, hold;
     double worker_timeout;
     const char *topology, *cmd_endpoint, *worker_bin, *hash_log;
+    char content_dir[PATH_MAX];    /* absolute; "" = built-in content */
+    uint64_t content_hash;
+    bool factions_given;
     enum vr_pin_mode pin;
     mode_t mode;
     vr_scenario sc;
@@ -131,7 +135,8 @@ static void usage(FILE *f)
 "  -t, --turns N            stop after turn N (default 0: run until Ctrl-C or `vrctl shutdown`)\n"
 "      --systems N          star systems per universe (default 256)\n"
 "      --fleets N           fleets per universe (default 4096)\n"
-"      --factions N         factions (default 4)\n"
+"      --factions N         factions (default 4, or the content pack's)\n"
+"      --content DIR        content pack in the original engine's layout (default: built-in)\n"
 "      --paused             start paused (drive it with `vrctl step N` / `vrctl resume`)\n"
 "      --hold               at the turn limit, pause instead of exiting\n"
 "      --plan               print the placement plan and exit\n"
@@ -169,14 +174,14 @@ static int parse_opts(opts *o, int argc, char **argv)
     *o = (opts){.name = "default", .universes = 4, .seed = 1, .worker_timeout = 10.0,
                 .mode = 0600, .sc = {.systems = 256, .fleets = 4096, .factions = 4}};
     enum { O_SYSTEMS = 256, O_FLEETS, O_FACTIONS, O_PAUSED, O_HOLD, O_PLAN, O_TOPO, O_PIN,
-           O_RECLAIM, O_CMD, O_WT, O_MODE, O_BIN, O_HASHLOG };
+           O_RECLAIM, O_CMD, O_WT, O_MODE, O_BIN, O_HASHLOG, O_CONTENT };
     static const struct option lo[] = {
         {"name", 1, 0, 'n'}, {"universes", 1, 0, 'u'}, {"seed", 1, 0, 's'}, {"turns", 1, 0, 't'},
         {"systems", 1, 0, O_SYSTEMS}, {"fleets", 1, 0, O_FLEETS}, {"factions", 1, 0, O_FACTIONS},
         {"paused", 0, 0, O_PAUSED}, {"hold", 0, 0, O_HOLD}, {"plan", 0, 0, O_PLAN},
         {"topology", 1, 0, O_TOPO}, {"pin", 1, 0, O_PIN}, {"reclaim", 0, 0, O_RECLAIM},
         {"cmd-endpoint", 1, 0, O_CMD}, {"worker-timeout", 1, 0, O_WT}, {"mode", 1, 0, O_MODE},
-        {"worker-bin", 1, 0, O_BIN}, {"hash-log", 1, 0, O_HASHLOG}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"worker-bin", 1, 0, O_BIN}, {"hash-log", 1, 0, O_HASHLOG}, {"content", 1, 0, O_CONTENT}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     uint64_t v;
     while ((ch = getopt_long(argc, argv, "n:u:s:t:qh", lo, NULL)) != -1) {
@@ -202,6 +207,7 @@ static int parse_opts(opts *o, int argc, char **argv)
             if (parse_u64(optarg, 65535, &v, "--factions") || v == 0)
                 return v == 0 ? (logf_("--factions must be from 1 to 65535"), 2) : 2;
             o->sc.factions = (uint32_t)v;
+            o->factions_given = true;
             break;
         case O_PAUSED: o->paused = true; break;
         case O_HOLD: o->hold = true; break;
@@ -229,6 +235,12 @@ static int parse_opts(opts *o, int argc, char **argv)
             break;
         case O_BIN: o->worker_bin = optarg; break;
         case O_HASHLOG: o->hash_log = optarg; break;
+        case O_CONTENT:
+            if (!realpath(optarg, o->content_dir)) {
+                logf_("--content %s: %s", optarg, strerror(errno));
+                return 2;
+            }
+            break;
         case 'q': o->quiet = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 2;
@@ -306,7 +318,7 @@ static void worker_bin(const opts *o, char *out, size_t len)
 
 static int spawn_worker(coord *c, uint32_t u)
 {
-    char bin[PATH_MAX], su[16], sid[32], snode[16], ssys[16], sfl[16], sfa[16], spar[16];
+    char bin[PATH_MAX], su[16], sid[32], snode[16], ssys[16], sfl[16], sfa[16], spar[16], sch[32];
     worker_bin(&c->o, bin, sizeof bin);
     snprintf(su, sizeof su, "%u", u);
     snprintf(sid, sizeof sid, "%016" PRIx64, vr_cluster_header(c->cl)->seg.cluster_id);
@@ -315,9 +327,11 @@ static int spawn_worker(coord *c, uint32_t u)
     snprintf(sfl, sizeof sfl, "%u", c->o.sc.fleets);
     snprintf(sfa, sizeof sfa, "%u", c->o.sc.factions);
     snprintf(spar, sizeof spar, "%d", (int)getpid());
+    snprintf(sch, sizeof sch, "%016" PRIx64, c->o.content_hash);
     char *argv[] = {bin, "--name", (char *)c->o.name, "--universe", su, "--endpoint", c->wendpoint,
                     "--cluster-id", sid, "--cpus", c->plan.place[u].cpus, "--node", snode,
-                    "--systems", ssys, "--fleets", sfl, "--factions", sfa, "--parent", spar, NULL};
+                    "--systems", ssys, "--fleets", sfl, "--factions", sfa, "--parent", spar,
+                    "--content-hash", sch, c->o.content_dir[0] ? "--content" : NULL, c->o.content_dir, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, bin, NULL, NULL, argv, environ);
     if (rc) {
@@ -1065,6 +1079,27 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     make_endpoints(&c);
+
+    /* content: validate it here, before anything starts, so a broken pack
+     * is one clear error; workers load the same pack and check its hash */
+    vr_content *content = NULL;
+    if (c.o.content_dir[0]) {
+        char cerr[512] = "";
+        rc = vr_content_load(&content, c.o.content_dir, cerr, sizeof cerr);
+        if (rc) {
+            logf_("content pack %s: %s", c.o.content_dir, cerr[0] ? cerr : vr_strerror(rc));
+            return 1;
+        }
+    } else if ((rc = vr_content_builtin(&content, c.o.seed))) {
+        logf_("built-in content: %s", vr_strerror(rc));
+        return 1;
+    }
+    c.o.content_hash = vr_content_hash(content);
+    uint32_t ncf = 0;
+    vr_content_factions(content, &ncf);
+    if (c.o.content_dir[0] && !c.o.factions_given)
+        c.o.sc.factions = ncf; /* one universe faction per content faction */
+    vr_content_destroy(&content);
 
     /* plan: needs the topology and the arena sizes only */
     char err[256];

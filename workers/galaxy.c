@@ -481,7 +481,7 @@ int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k)
             break;
         uint32_t r = (uint32_t)sid;
         uint64_t key = (k << 8) | j;
-        const vr_design *d = vr__design_for(sim, faction, vr_rand(s->seed, s->universe, turn, key, VR_RS_DESIGN));
+        const vr_shipstats *d = vr__design_for(sim, faction, vr_rand(s->seed, s->universe, turn, key, VR_RS_DESIGN));
         c->ships_fleet[r] = row;
         c->ships_faction[r] = faction;
         c->ships_design[r] = d->index;

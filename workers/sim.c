@@ -1,14 +1,54 @@
-/* sim.c: the per-worker simulation object: scenario, designs, derived caches.
+/* sim.c: the per-worker simulation object: scenario, content, derived caches.
  *
- * Nothing here is state of the universe: it is either configuration (the
- * scenario, the designs) or derived from the arena (path trees), so a worker
- * restarted on the same arena rebuilds exactly the same object.
+ * Nothing here is state of the universe: it is configuration (the scenario,
+ * the content's ship designs turned into per-ship stats) or derived from the
+ * arena (path trees), so a worker restarted on the same arena rebuilds
+ * exactly the same object.
  */
 #include "sim_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Content units to simulation units: the engine's speeds (fighters 55,
+ * corvettes 160) are per strategic tick; a turn here crosses lanes of about
+ * 10 light years, so a speed of 100 covers one lane a turn. */
+#define SPEED_SCALE 0.1f
+
+static int build_stats(vr_sim *sim)
+{
+    uint32_t nd = 0, nf = 0;
+    const vr_design *d = vr_content_designs(sim->content, &nd);
+    vr_content_factions(sim->content, &nf);
+    if (nd == 0 || nf == 0 || nd > 65535)
+        return -VR_EBADARG;
+    sim->stats = calloc(nd, sizeof *sim->stats);
+    sim->design_hull = calloc(nd, sizeof *sim->design_hull);
+    if (!sim->stats || !sim->design_hull)
+        return -ENOMEM;
+    sim->ndesigns = nd;
+    sim->ncontent_factions = nf;
+    for (uint32_t i = 0; i < nd; i++) {
+        vr_shipstats *s = &sim->stats[i];
+        const char *type = vr_content_string(sim->content, d[i].type);
+        s->index = (uint16_t)i;
+        s->hull = d[i].hp > 1.0f ? d[i].hp : 1.0f;
+        s->shield = d[i].shield > 0 ? d[i].shield : 0;
+        s->armor = d[i].armor > 0 ? d[i].armor : 0;
+        s->strength = d[i].strength;
+        s->ap = d[i].ap;
+        s->attacks = (uint16_t)(d[i].attacks > 0 ? lroundf(d[i].attacks < 60000 ? d[i].attacks : 60000) : 0);
+        s->accuracy = d[i].bs;
+        s->evasion = d[i].md;
+        s->morale = d[i].leadership < 2 ? 2 : d[i].leadership > 12 ? 12 : d[i].leadership;
+        s->speed = d[i].speed > 1.0f ? d[i].speed * SPEED_SCALE : SPEED_SCALE;
+        s->cargo = strstr(type, "transport") || strstr(type, "freighter") || strstr(type, "miner") ? 500 : 0;
+        sim->design_hull[i] = s->hull;
+    }
+    return 0;
+}
 
 int vr_sim_new(vr_sim **out, const vr_scenario *s)
 {
@@ -20,35 +60,21 @@ int vr_sim_new(vr_sim **out, const vr_scenario *s)
         return -ENOMEM;
     sim->sc = *s;
     sim->n = s->systems;
-    /* built-in hull classes until a content pack is given */
-    static const vr_design builtin[] = {
-        {.attacks = 2, .accuracy = 40, .evasion = 60, .morale = 7, .cargo = 0,
-         .hull = 300, .shield = 50, .armor = 2, .strength = 12, .ap = -1, .speed = 16},   /* corvette */
-        {.attacks = 4, .accuracy = 45, .evasion = 35, .morale = 8, .cargo = 0,
-         .hull = 800, .shield = 150, .armor = 4, .strength = 14, .ap = -2, .speed = 14},  /* destroyer */
-        {.attacks = 6, .accuracy = 50, .evasion = 15, .morale = 9, .cargo = 0,
-         .hull = 1800, .shield = 400, .armor = 8, .strength = 18, .ap = -3, .speed = 12}, /* cruiser */
-        {.attacks = 10, .accuracy = 55, .evasion = 5, .morale = 10, .cargo = 0,
-         .hull = 4000, .shield = 900, .armor = 12, .strength = 24, .ap = -4, .speed = 9}, /* battleship */
-        {.attacks = 0, .accuracy = 0, .evasion = 20, .morale = 5, .cargo = 500,
-         .hull = 600, .shield = 50, .armor = 2, .strength = 0, .ap = 0, .speed = 10},     /* freighter */
-        {.attacks = 1, .accuracy = 30, .evasion = 10, .morale = 5, .cargo = 300,
-         .hull = 500, .shield = 30, .armor = 3, .strength = 6, .ap = 0, .speed = 8},      /* miner */
-    };
-    sim->ndesigns = sizeof builtin / sizeof builtin[0];
-    sim->designs = malloc(sizeof builtin);
-    if (!sim->designs) {
-        free(sim);
-        return -ENOMEM;
+    int rc = 0;
+    if (s->content) {
+        sim->content = (vr_content *)s->content; /* borrowed */
+    } else {
+        rc = vr_content_builtin(&sim->own_content, s->seed);
+        sim->content = sim->own_content;
     }
-    memcpy(sim->designs, builtin, sizeof builtin);
-    for (uint32_t d = 0; d < sim->ndesigns; d++)
-        sim->designs[d].index = (uint16_t)d;
+    if (rc == 0)
+        rc = build_stats(sim);
     sim->next_hop = calloc(s->systems, sizeof *sim->next_hop);
-    if (!sim->next_hop) {
-        free(sim->designs);
-        free(sim);
-        return -ENOMEM;
+    if (rc == 0 && !sim->next_hop)
+        rc = -ENOMEM;
+    if (rc) {
+        vr_sim_destroy(&sim);
+        return rc;
     }
     *out = sim;
     return 0;
@@ -58,11 +84,14 @@ void vr_sim_destroy(vr_sim **sim)
 {
     if (!sim || !*sim)
         return;
-    for (uint32_t i = 0; i < (*sim)->n; i++)
-        free((*sim)->next_hop[i]);
-    free((*sim)->next_hop);
-    free((*sim)->designs);
-    free(*sim);
+    vr_sim *x = *sim;
+    for (uint32_t i = 0; x->next_hop && i < x->n; i++)
+        free(x->next_hop[i]);
+    free(x->next_hop);
+    free(x->stats);
+    free(x->design_hull);
+    vr_content_destroy(&x->own_content);
+    free(x);
     *sim = NULL;
 }
 
@@ -73,15 +102,17 @@ uint64_t vr__now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-const vr_design *vr__design_for(const vr_sim *sim, uint16_t faction, uint64_t r)
-{
-    (void)faction;
-    return &sim->designs[r % sim->ndesigns];
-}
-
 uint16_t vr__faction_content(const vr_sim *sim, uint32_t f)
 {
-    (void)sim;
-    return (uint16_t)(f - 1);
+    /* universe factions map onto the content's factions in order */
+    return (uint16_t)((f - 1) % sim->ncontent_factions);
 }
 
+const vr_shipstats *vr__design_for(const vr_sim *sim, uint16_t faction, uint64_t r)
+{
+    uint32_t n = 0;
+    const uint32_t *mine = vr_content_faction_designs(sim->content, vr__faction_content(sim, faction), &n);
+    if (!mine || n == 0)
+        return &sim->stats[r % sim->ndesigns];
+    return &sim->stats[mine[r % n]];
+}

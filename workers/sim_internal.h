@@ -3,21 +3,25 @@
 #define VR_SIM_INTERNAL_H
 
 #include "vr_sim.h"
+#include "content.h"
 
 #include <errno.h>
 
 /* What a ship gets from its design (from built-in or loaded content). */
-typedef struct vr_design {
+typedef struct vr_shipstats {
     uint16_t index;
     uint16_t attacks;
     uint8_t accuracy, evasion, morale;
     uint32_t cargo;
     float hull, shield, armor, strength, ap, speed;
-} vr_design;
+} vr_shipstats;
 
 struct vr_sim {
-    vr_design *designs;
-    uint32_t ndesigns;
+    vr_content *content;      /* the scenario's, or own_content */
+    vr_content *own_content;  /* built-in content made from the seed */
+    vr_shipstats *stats;      /* per content design */
+    float *design_hull;       /* per content design: max hull (auditor) */
+    uint32_t ndesigns, ncontent_factions;
     vr_scenario sc;
     /* next_hop[dest] (lazily built): for every system, the neighbour on a
      * shortest path toward dest.  Derived from the lanes, which do not change
@@ -27,7 +31,7 @@ struct vr_sim {
 };
 
 /* The design a new ship of faction gets, from a random draw r. */
-const vr_design *vr__design_for(const vr_sim *sim, uint16_t faction, uint64_t r);
+const vr_shipstats *vr__design_for(const vr_sim *sim, uint16_t faction, uint64_t r);
 /* Monotonic clock for per-system timings (never feeds the state). */
 uint64_t vr__now_ns(void);
 

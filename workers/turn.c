@@ -31,11 +31,8 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
         return rc;
 
     uint64_t ta = vr__now_ns();
-    float hull[256];
-    uint32_t nd = sim->ndesigns < 256 ? sim->ndesigns : 256;
-    for (uint32_t d = 0; d < nd; d++)
-        hull[d] = sim->designs[d].hull;
-    vr_audit_params ap = {.turn = turn, .factions = s->factions, .design_hull = hull, .ndesigns = nd};
+    vr_audit_params ap = {.turn = turn, .factions = s->factions, .design_hull = sim->design_hull,
+                          .ndesigns = sim->ndesigns};
     int64_t found = vr_audit_run(&ap, c, vr_audit_level(turn));
     st.m[VR_M_findings] = found > 0 ? (uint64_t)found : 0;
     st.m[VR_M_audit_ns] = vr__now_ns() - ta;

@@ -17,6 +17,9 @@ typedef struct vr_scenario {
     uint32_t systems;   /* star systems in the galaxy */
     uint32_t fleets;    /* fleets at turn 0 */
     uint32_t factions;  /* 1..65535 */
+    /* a loaded content pack (workers/content.h), borrowed for the sim's
+     * life; NULL: built-in procedural content made from the seed */
+    const struct vr_content *content;
 } vr_scenario;
 
 /* Capacities an arena needs for a scenario (fleet headroom included). */

@@ -12,6 +12,7 @@
  * parent check every poll), leaving the arena for a new coordinator.
  */
 #include "vr_sim.h"
+#include "content.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -36,7 +37,8 @@ static uint64_t now_ns(void)
 }
 
 typedef struct wopts {
-    const char *name, *endpoint, *cpus;
+    const char *name, *endpoint, *cpus, *content_dir;
+    uint64_t content_hash;
     uint32_t universe;
     int node;
     pid_t parent;
@@ -200,7 +202,8 @@ int main(int argc, char **argv)
         {"name", 1, 0, 'n'}, {"universe", 1, 0, 'u'}, {"endpoint", 1, 0, 'e'},
         {"cluster-id", 1, 0, 'i'}, {"cpus", 1, 0, 'c'}, {"node", 1, 0, 'N'},
         {"systems", 1, 0, 's'}, {"fleets", 1, 0, 'f'}, {"factions", 1, 0, 'F'},
-        {"parent", 1, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"parent", 1, 0, 'p'}, {"content", 1, 0, 'C'}, {"content-hash", 1, 0, 'H'},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (ch) {
@@ -214,6 +217,8 @@ int main(int argc, char **argv)
         case 'f': o.sc.fleets = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'F': o.sc.factions = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'p': o.parent = (pid_t)atoi(optarg); break;
+        case 'C': o.content_dir = optarg; break;
+        case 'H': o.content_hash = strtoull(optarg, NULL, 16); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -247,6 +252,25 @@ int main(int argc, char **argv)
     uint32_t flags = bind_self(&o, arena);
     vr_arena_prefault(arena);
 
+    /* the same content as the coordinator, or nothing runs */
+    vr_content *content = NULL;
+    char cerr[512] = "";
+    rc = o.content_dir ? vr_content_load(&content, o.content_dir, cerr, sizeof cerr)
+                       : vr_content_builtin(&content, o.sc.seed);
+    if (rc == 0 && o.content_hash && vr_content_hash(content) != o.content_hash) {
+        snprintf(cerr, sizeof cerr, "content hash %016llx differs from the coordinator's %016llx "
+                 "(did the pack change?)", (unsigned long long)vr_content_hash(content),
+                 (unsigned long long)o.content_hash);
+        rc = -VR_ECONTENT;
+    }
+    if (rc) {
+        fprintf(stderr, "vr-worker u%u: content %s: %s\n", o.universe, o.content_dir ? o.content_dir : "(built-in)",
+                cerr[0] ? cerr : vr_strerror(rc));
+        vr_content_destroy(&content);
+        vr_arena_detach(&arena);
+        return 1;
+    }
+    o.sc.content = content;
     vr_sim *sim = NULL;
     rc = vr_sim_new(&sim, &o.sc);
     uint64_t turn = 0, hash = 0;
@@ -263,6 +287,7 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "vr-worker u%u: cannot build turn 0: %s\n", o.universe, vr_strerror(rc));
         vr_sim_destroy(&sim);
+        vr_content_destroy(&content);
         vr_arena_detach(&arena);
         return 1;
     }
@@ -290,6 +315,7 @@ int main(int argc, char **argv)
     zmq_close(sock);
     zmq_ctx_term(ctx);
     vr_sim_destroy(&sim);
+    vr_content_destroy(&content);
     vr_arena_detach(&arena);
     return rc;
 }

@@ -11,6 +11,7 @@ import msgpack
 import numpy as np
 import pytest
 import zmq
+from pathlib import Path
 
 from conftest import BIN, Cluster, pid_alive, run_to_end, shm_segments, wait_until
 
@@ -329,3 +330,43 @@ def test_per_system_metrics_reach_cluster_segment_and_vrctl(cluster):
     for u in st["universes"]:
         assert u["metrics"]["moved"] == int(r["m_moved"][u["universe"]])
         assert u["metrics"]["ships"] == int(r["m_ships"][u["universe"]])
+
+
+CONTENT = Path(os.environ.get("VR_CONTENT_DIR",
+                              Path(__file__).resolve().parents[3] / "shared" / "data" / "void_reckoning"))
+
+
+@pytest.mark.skipif(not CONTENT.is_dir(), reason="content pack not found (set VR_CONTENT_DIR)")
+def test_content_pack_runs_deterministically_with_its_factions_and_designs(cluster, tmp_path):
+    import voidreckoning as vr
+    _, log1, _ = run_to_end(tmp_path, "--turns", "15", "--content", str(CONTENT))
+    _, log2, _ = run_to_end(tmp_path, "--turns", "15", "--content", str(CONTENT))
+    _, builtin, _ = run_to_end(tmp_path, "--turns", "15")
+    assert log1 == log2 and log1 != builtin
+    c = cluster().start("--paused", "--universes", "1", "--content", str(CONTENT))
+    with vr.attach(c.name) as w:
+        with w.universes[0].read() as v:
+            assert v.rows("factions") == 10  # the pack's 10 factions
+            design = v.column("ships", "design")[v.alive("ships")]
+            assert design.max() < 420 and len(np.unique(design)) > 20
+            hull = v.column("ships", "hull")[v.alive("ships")]
+            assert hull.min() > 0
+
+
+def test_broken_content_pack_is_refused_naming_file_and_field(tmp_path):
+    import shutil
+    if not CONTENT.is_dir():
+        pytest.skip("content pack not found")
+    bad = tmp_path / "pack"
+    shutil.copytree(CONTENT, bad)
+    roster = bad / "universes" / "void_reckoning" / "units" / "procedural_roster.json"
+    roster.write_text(roster.read_text().replace('"hp": 80', '"hp": "eighty"', 1))
+    r = subprocess.run([str(BIN / "vr-coordinator"), "--name", f"bad{os.getpid()}", "--turns", "1",
+                        "--content", str(bad)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "procedural_roster.json" in r.stderr and "base_stats.hp" in r.stderr
+    (bad / "universes" / "void_reckoning" / "factions" / "weapon_registry.json").unlink()
+    r = subprocess.run([str(BIN / "vr-coordinator"), "--name", f"bad{os.getpid()}", "--turns", "1",
+                        "--content", str(bad)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "weapon_registry.json" in r.stderr
+    assert shm_segments(f"bad{os.getpid()}") == []
