@@ -2,6 +2,10 @@
  *
  * Each turn a fleet spends its speed as distance along its path: it may cross
  * several systems in one turn and stops mid-lane when the budget runs out.
+ * A fleet that reaches its destination holds it for the rest of the turn and
+ * picks a new one next turn.  A fleet reaching a system where a fleet of a
+ * faction it is at war with stood when the turn began is intercepted: it
+ * stops there (and combat follows).
  * Routes follow shortest-path trees toward each destination, built on demand
  * with Dijkstra (ties broken by system row) and kept for the worker's life.
  * Fleets are processed in row order and disbanded fleets are replaced after
@@ -99,7 +103,7 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
 {
     const vr_scenario *s = &sim->sc;
     vr_turn_stats st = *stats;
-    uint64_t t0 = vr__now_ns();
+    uint64_t t0 = vr__clock_ns();
     uint32_t nf = c->tables[VR_TAB_fleets].count;
     const uint32_t *restrict gen = c->gen[VR_TAB_fleets];
     uint32_t *restrict at = c->fleets_at, *restrict next = c->fleets_next, *restrict dest = c->fleets_dest;
@@ -108,21 +112,53 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
     uint32_t *disband = NULL;
     uint32_t ndisband = 0;
 
+    /* Fleets standing at a system when the turn starts, grouped by system:
+     * a fleet reaching a system where an enemy at war stands is intercepted.
+     * Taken before anyone moves, so the result does not depend on order. */
+    uint32_t nsys = c->tables[VR_TAB_systems].count, nfac = s->factions;
+    uint32_t *sbeg = calloc((size_t)nsys + 1, sizeof *sbeg);
+    uint16_t *sfac = malloc((nf ? nf : 1) * sizeof *sfac);
+    if (!sbeg || !sfac) {
+        free(sbeg), free(sfac);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < nf; i++)
+        if ((gen[i] & 1) && next[i] == at[i] && c->fleets_ships[i])
+            sbeg[at[i] + 1]++;
+    for (uint32_t k = 0; k < nsys; k++)
+        sbeg[k + 1] += sbeg[k];
+    uint32_t *fill = malloc(((size_t)nsys + 1) * sizeof *fill);
+    if (!fill) {
+        free(sbeg), free(sfac);
+        return -ENOMEM;
+    }
+    memcpy(fill, sbeg, ((size_t)nsys + 1) * sizeof *fill);
+    for (uint32_t i = 0; i < nf; i++)
+        if ((gen[i] & 1) && next[i] == at[i] && c->fleets_ships[i])
+            sfac[fill[at[i]]++] = c->fleets_faction[i];
+    free(fill);
+
     for (uint32_t i = 0; i < nf; i++) {
         if (!(gen[i] & 1))
             continue;
         float budget = speed[i];
         int moved = 0;
+        uint16_t me = c->fleets_faction[i];
         for (int hops = 0; hops < 64; hops++) {
             if (at[i] == dest[i] && next[i] == at[i]) {
-                /* arrived: roll for disband, else pick a new destination */
+                if (moved) { /* arrived this turn: hold the system until next turn */
+                    c->fleets_arrivals[i]++;
+                    st.m[VR_M_arrivals]++;
+                    break;
+                }
+                /* standing at its destination: roll for disband, else pick a new one */
                 uint64_t id = vr_ent_id(c, VR_TAB_fleets, i);
-                c->fleets_arrivals[i]++;
-                st.m[VR_M_arrivals]++;
                 uint64_t r = vr_rand(s->seed, s->universe, turn, id, VR_RS_DISBAND);
                 if ((r & 31) == 0) {
-                    if (!disband && !(disband = malloc(nf * sizeof *disband)))
+                    if (!disband && !(disband = malloc(nf * sizeof *disband))) {
+                        free(sbeg), free(sfac);
                         return -ENOMEM;
+                    }
                     disband[ndisband++] = i;
                     break;
                 }
@@ -134,7 +170,7 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
             if (next[i] == at[i]) {
                 const uint32_t *tree = tree_toward(sim, c, dest[i]);
                 if (!tree) {
-                    free(disband);
+                    free(disband), free(sbeg), free(sfac);
                     return -ENOMEM;
                 }
                 next[i] = tree[at[i]];
@@ -151,9 +187,21 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
             budget -= remain;
             at[i] = next[i];
             progress[i] = 0.0f;
+            /* interception: an enemy at war stands here */
+            int stop = 0;
+            for (uint32_t k = sbeg[at[i]]; k < sbeg[at[i] + 1] && !stop; k++)
+                stop = sfac[k] != me && me <= nfac && sfac[k] <= nfac &&
+                       c->relations_state[(uint32_t)(me - 1) * nfac + (sfac[k] - 1)] == 1;
+            if (stop && at[i] != dest[i]) {
+                next[i] = at[i];
+                st.m[VR_M_intercepted]++;
+                break;
+            }
         }
         st.m[VR_M_moved] += (uint64_t)moved;
     }
+    free(sbeg);
+    free(sfac);
     /* deferred: disband (the fleet and its ships), then replace in row order */
     if (ndisband) {
         uint8_t *gone = calloc(nf, 1);
@@ -193,7 +241,7 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
             if (c->gen[VR_TAB_ships][r] & 1)
                 c->factions_ships[c->ships_faction[r] - 1]++;
     }
-    st.m[VR_M_movement_ns] = vr__now_ns() - t0;
+    st.m[VR_M_movement_ns] = vr__clock_ns() - t0;
     *stats = st;
     return 0;
 }

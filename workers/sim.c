@@ -95,7 +95,7 @@ void vr_sim_destroy(vr_sim **sim)
     *sim = NULL;
 }
 
-uint64_t vr__now_ns(void)
+uint64_t vr__clock_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -33,13 +33,16 @@ struct vr_sim {
 /* The design a new ship of faction gets, from a random draw r. */
 const vr_shipstats *vr__design_for(const vr_sim *sim, uint16_t faction, uint64_t r);
 /* Monotonic clock for per-system timings (never feeds the state). */
-uint64_t vr__now_ns(void);
+uint64_t vr__clock_ns(void);
 
 /* Content index of faction f (1-based). */
 uint16_t vr__faction_content(const vr_sim *sim, uint32_t f);
 
 /* Movement (movement.c): adds its counts and time to *st. */
 int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
+
+/* Combat (battles.c): fights where enemies meet; adds counts and time. */
+int vr__battles(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
 
 /* Allocates a fleet and its ships, drawn from stream key (turn, k). */
 int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k);

@@ -4,7 +4,11 @@
  *   2. movement    fleets travel; arrivals pick new destinations; disbanded
  *                  fleets (and their ships) are freed and replaced (deferred,
  *                  in row order)
- *   3. audit       cheap invariants every turn, full every 10, deep every 100
+ *   3. combat      where fleets of factions at war stand at one system they
+ *                  fight (rounds of shooting, damage, morale, victory check);
+ *                  losers and routed retreat; destroyed ships and empty
+ *                  fleets are freed (deferred), empty fleets are replaced
+ *   4. audit       cheap invariants every turn, full every 10, deep every 100
  *
  * The order is part of the determinism promise: changing it changes hashes.
  * Each system reports its time and counts in the turn's metrics.
@@ -29,13 +33,15 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
 
     if ((rc = vr__move(sim, c, turn, &st)))
         return rc;
+    if ((rc = vr__battles(sim, c, turn, &st)))
+        return rc;
 
-    uint64_t ta = vr__now_ns();
+    uint64_t ta = vr__clock_ns();
     vr_audit_params ap = {.turn = turn, .factions = s->factions, .design_hull = sim->design_hull,
                           .ndesigns = sim->ndesigns};
     int64_t found = vr_audit_run(&ap, c, vr_audit_level(turn));
     st.m[VR_M_findings] = found > 0 ? (uint64_t)found : 0;
-    st.m[VR_M_audit_ns] = vr__now_ns() - ta;
+    st.m[VR_M_audit_ns] = vr__clock_ns() - ta;
 
     st.m[VR_M_ships] = c->tables[VR_TAB_ships].live;
     st.entities = (uint64_t)c->tables[VR_TAB_fleets].live + c->tables[VR_TAB_systems].live +
