@@ -67,6 +67,7 @@ void vr_sim_capacity(const vr_scenario *s, uint32_t cap[VR_NTABLES])
     cap[VR_TAB_fleets] = s->fleets + s->fleets / 8 + 16;
     cap[VR_TAB_ships] = cap[VR_TAB_fleets] * VR_MAX_FLEET_SHIPS;
     cap[VR_TAB_findings] = 1024;
+    cap[VR_TAB_decisions] = 4096 < cap[VR_TAB_fleets] ? 4096 : cap[VR_TAB_fleets];
 }
 
 static float dist(const vr_cols *c, uint32_t a, uint32_t b)
@@ -473,6 +474,7 @@ int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k)
     c->fleets_next[row] = at;
     c->fleets_dest[row] = dest;
     c->fleets_progress[row] = 0.0f;
+    c->fleets_choice[row] = 0xff; /* no decision yet */
     float slowest = INFINITY;
     uint32_t made = 0;
     for (uint32_t j = 0; j < nships; j++) {

@@ -2,8 +2,8 @@
  *
  * Each turn a fleet spends its speed as distance along its path: it may cross
  * several systems in one turn and stops mid-lane when the budget runs out.
- * A fleet that reaches its destination holds it for the rest of the turn and
- * picks a new one next turn.  A fleet reaching a system where a fleet of a
+ * A fleet that reaches its destination holds it for the rest of the turn;
+ * the AI (decisions.c) gives it a new one at the start of a later turn.  A fleet reaching a system where a fleet of a
  * faction it is at war with stood when the turn began is intercepted: it
  * stops there (and combat follows).
  * Routes follow shortest-path trees toward each destination, built on demand
@@ -151,7 +151,8 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
                     st.m[VR_M_arrivals]++;
                     break;
                 }
-                /* standing at its destination: roll for disband, else pick a new one */
+                /* standing at its destination (the AI chose to stay): a fleet
+                 * may be disbanded (its ships freed, a new fleet raised) */
                 uint64_t id = vr_ent_id(c, VR_TAB_fleets, i);
                 uint64_t r = vr_rand(s->seed, s->universe, turn, id, VR_RS_DISBAND);
                 if ((r & 31) == 0) {
@@ -160,12 +161,8 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
                         return -ENOMEM;
                     }
                     disband[ndisband++] = i;
-                    break;
                 }
-                uint32_t nd = (uint32_t)((r >> 8) % sim->n);
-                dest[i] = nd;
-                if (nd == at[i])
-                    break;
+                break;
             }
             if (next[i] == at[i]) {
                 const uint32_t *tree = tree_toward(sim, c, dest[i]);

@@ -41,6 +41,9 @@ uint16_t vr__faction_content(const vr_sim *sim, uint32_t f);
 /* Movement (movement.c): adds its counts and time to *st. */
 int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
 
+/* AI decisions (decisions.c): fleets at their destination choose a new one. */
+int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
+
 /* Combat (battles.c): fights where enemies meet; adds counts and time. */
 int vr__battles(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
 

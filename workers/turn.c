@@ -1,14 +1,17 @@
 /* turn.c: one turn of a universe: the systems, in their fixed order.
  *
  *   1. diplomacy   relations drift; war, peace, trade, alliance
- *   2. movement    fleets travel; arrivals pick new destinations; disbanded
+ *   2. AI          fleets standing at their destination score attack, defend,
+ *                  expand, mine, trade, retreat and pick a new destination;
+ *                  changed decisions are logged with their scores
+ *   3. movement    fleets travel; interception by enemies at war; disbanded
  *                  fleets (and their ships) are freed and replaced (deferred,
  *                  in row order)
- *   3. combat      where fleets of factions at war stand at one system they
+ *   4. combat      where fleets of factions at war stand at one system they
  *                  fight (rounds of shooting, damage, morale, victory check);
  *                  losers and routed retreat; destroyed ships and empty
  *                  fleets are freed (deferred), empty fleets are replaced
- *   4. audit       cheap invariants every turn, full every 10, deep every 100
+ *   5. audit       cheap invariants every turn, full every 10, deep every 100
  *
  * The order is part of the determinism promise: changing it changes hashes.
  * Each system reports its time and counts in the turn's metrics.
@@ -31,6 +34,8 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
     if (rc < 0)
         return rc;
 
+    if ((rc = vr__decide(sim, c, turn, &st)))
+        return rc;
     if ((rc = vr__move(sim, c, turn, &st)))
         return rc;
     if ((rc = vr__battles(sim, c, turn, &st)))

@@ -1,0 +1,186 @@
+/* test_decisions.c: Check suite for workers/decisions.c (AI in the turn).
+ *
+ * A generated universe arranged by hand: factions 1 and 2 at war, everyone
+ * else at peace, one fleet of faction 1 standing at its destination S and a
+ * fleet of faction 2 standing one lane away at T.  A strong fleet attacks
+ * (heads for T), a weak one retreats home; the decision is logged with its
+ * six scores; fleets still travelling do not decide; the same arrangement
+ * gives the same state.
+ */
+#include "ai.h"
+#include "sim_internal.h"
+#include "vr_test_shm.h"
+
+#include <check.h>
+#include <string.h>
+
+typedef struct world {
+    vr_arena *a;
+    vr_cols c;
+    vr_sim *sim;
+    char seg[VR_SEGNAME_MAX];
+    vr_scenario s;
+    uint32_t fa, fb, S, T, moving;
+} world;
+
+static void world_init(world *w, const char *tag, uint32_t own_ships, uint32_t enemy_ships)
+{
+    memset(w, 0, sizeof *w);
+    w->s = (vr_scenario){.seed = 8, .universe = 0, .systems = 60, .fleets = 40, .factions = 3};
+    vr_arena_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.seed = w->s.seed;
+    vr_sim_capacity(&w->s, spec.capacity);
+    vt_segname(w->seg, sizeof w->seg, tag);
+    ck_assert_int_eq(vr_arena_create(&w->a, w->seg, &spec, 0600), 0);
+    ck_assert_int_eq(vr_arena_begin(w->a, &w->c), 0);
+    ck_assert_int_eq(vr_sim_new(&w->sim, &w->s), 0);
+    ck_assert_int_eq(vr_sim_genesis(w->sim, &w->c), 0);
+    vr_cols *c = &w->c;
+    uint32_t nf = w->s.factions;
+    for (uint32_t a = 0; a < nf; a++)
+        for (uint32_t b = 0; b < nf; b++)
+            c->relations_state[a * nf + b] = a == b ? 3 : 0;
+    c->relations_state[1] = c->relations_state[nf] = 1; /* 1 <-> 2 at war */
+    /* S: a system faction 1 does not own; T: its first neighbour */
+    w->S = 0;
+    while (c->systems_owner[w->S] == 1)
+        w->S++;
+    w->T = c->lanes_to[c->systems_lane_begin[w->S]];
+    w->fa = w->fb = w->moving = UINT32_MAX;
+    for (uint32_t f = 0; f < c->tables[VR_TAB_fleets].count; f++) {
+        uint16_t fac = c->fleets_faction[f];
+        uint32_t far = 40; /* everyone else travels far away */
+        if (fac == 1 && w->fa == UINT32_MAX) {
+            w->fa = f;
+            c->fleets_at[f] = c->fleets_next[f] = c->fleets_dest[f] = w->S;
+            c->fleets_ships[f] = own_ships;
+        } else if (fac == 2 && w->fb == UINT32_MAX) {
+            w->fb = f;
+            c->fleets_at[f] = c->fleets_next[f] = c->fleets_dest[f] = w->T;
+            c->fleets_ships[f] = enemy_ships;
+        } else {
+            c->fleets_at[f] = far, c->fleets_next[f] = c->lanes_to[c->systems_lane_begin[far]];
+            c->fleets_dest[f] = c->fleets_next[f], c->fleets_progress[f] = 0.25f;
+            if (w->moving == UINT32_MAX)
+                w->moving = f;
+        }
+    }
+    ck_assert(w->fa != UINT32_MAX && w->fb != UINT32_MAX && w->moving != UINT32_MAX);
+}
+
+static void world_fini(world *w)
+{
+    vr_sim_destroy(&w->sim);
+    vr_arena_detach(&w->a);
+    ck_assert_int_eq(shm_unlink(w->seg), 0);
+}
+
+/* Faction 1's home: its first owned system. */
+static uint32_t home1(const vr_cols *c)
+{
+    for (uint32_t s = 0; s < c->tables[VR_TAB_systems].count; s++)
+        if (c->systems_owner[s] == 1)
+            return s;
+    return UINT32_MAX;
+}
+
+START_TEST(test_strong_fleet_attacks_and_is_logged)
+{
+    world w;
+    world_init(&w, "attack", 20, 1);
+    vr_cols *c = &w.c;
+    uint32_t moving_dest = c->fleets_dest[w.moving];
+    vr_turn_stats st;
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(vr__decide(w.sim, c, 3, &st), 0);
+    ck_assert_uint_ge(st.m[VR_M_decisions], 1);
+    ck_assert_uint_eq(c->fleets_choice[w.fa], VR_AI_ATTACK);
+    ck_assert_uint_eq(c->fleets_dest[w.fa], w.T);
+    ck_assert_uint_eq(c->fleets_dest[w.moving], moving_dest); /* travelling: no decision */
+    /* logged: the fleet's id, its choice, where it leads, six scores with attack the best */
+    int found = 0;
+    for (uint32_t r = 0; r < c->tables[VR_TAB_decisions].count; r++) {
+        if (c->decisions_entity[r] != vr_ent_id(c, VR_TAB_fleets, w.fa))
+            continue;
+        found = 1;
+        ck_assert_uint_eq(c->decisions_turn[r], 3);
+        ck_assert_uint_eq(c->decisions_choice[r], VR_AI_ATTACK);
+        ck_assert_uint_eq(c->decisions_prev[r], 0xff);
+        ck_assert_uint_eq(c->decisions_dest[r], w.T);
+        const float *sc = c->decisions_score + (size_t)r * VR_AI_NOPTIONS;
+        for (int k = 1; k < VR_AI_NOPTIONS; k++)
+            ck_assert(sc[VR_AI_ATTACK] >= sc[k]);
+    }
+    ck_assert(found);
+    world_fini(&w);
+}
+END_TEST
+
+START_TEST(test_weak_fleet_retreats_home)
+{
+    world w;
+    world_init(&w, "retreat", 1, 500);
+    vr_cols *c = &w.c;
+    vr_turn_stats st;
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(vr__decide(w.sim, c, 3, &st), 0);
+    ck_assert_uint_eq(c->fleets_choice[w.fa], VR_AI_RETREAT);
+    ck_assert_uint_ne(home1(c), UINT32_MAX);
+    ck_assert_uint_eq(c->fleets_dest[w.fa], home1(c));
+    world_fini(&w);
+}
+END_TEST
+
+START_TEST(test_unchanged_decision_is_not_logged_again)
+{
+    world w;
+    world_init(&w, "again", 20, 1);
+    vr_cols *c = &w.c;
+    vr_turn_stats st;
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(vr__decide(w.sim, c, 3, &st), 0);
+    /* standing at its destination again with the same view: same choice, no new record */
+    c->fleets_dest[w.fa] = c->fleets_at[w.fa];
+    ck_assert_int_eq(vr__decide(w.sim, c, 4, &st), 0);
+    for (uint32_t r = 0; r < c->tables[VR_TAB_decisions].count; r++)
+        ck_assert_uint_ne(c->decisions_entity[r], vr_ent_id(c, VR_TAB_fleets, w.fa));
+    world_fini(&w);
+}
+END_TEST
+
+START_TEST(test_deterministic)
+{
+    world a, b;
+    world_init(&a, "det_a", 7, 5);
+    world_init(&b, "det_b", 7, 5);
+    vr_turn_stats sa, sb;
+    memset(&sa, 0, sizeof sa);
+    memset(&sb, 0, sizeof sb);
+    ck_assert_int_eq(vr__decide(a.sim, &a.c, 11, &sa), 0);
+    ck_assert_int_eq(vr__decide(b.sim, &b.c, 11, &sb), 0);
+    ck_assert_uint_eq(vr_arena_hash(a.a), vr_arena_hash(b.a));
+    world_fini(&a);
+    world_fini(&b);
+}
+END_TEST
+
+int main(void)
+{
+    vt_init();
+    Suite *s = suite_create("decisions");
+    TCase *tc = tcase_create("decisions");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_strong_fleet_attacks_and_is_logged);
+    tcase_add_test(tc, test_weak_fleet_retreats_home);
+    tcase_add_test(tc, test_unchanged_decision_is_not_logged_again);
+    tcase_add_test(tc, test_deterministic);
+    tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    int left = vt_finish();
+    return failed != 0 || left != 0;
+}

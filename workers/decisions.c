@@ -1,0 +1,231 @@
+/* decisions.c: the AI system of a turn: fleets at their destination choose
+ * what to do next, and where that takes them.
+ *
+ * A fleet standing at its destination when the turn starts decides (ai.c):
+ * it sees its own system and the systems one lane away: the strength (ships)
+ * of factions it is at war with and of its own faction, unclaimed systems,
+ * asteroid fields, and how much enemy strength stands on its faction's
+ * systems.  The chosen option becomes a destination:
+ *   attack  the visible system with the most enemy strength
+ *   defend  the faction's most threatened system (else its home)
+ *   expand  the nearest unclaimed neighbour
+ *   mine    the nearest system with an asteroid field
+ *   trade   the faction's home system (its first owned system: a station)
+ *   retreat the faction's home system
+ * falling back to staying put when there is no such place.  Decisions that
+ * changed since the fleet's last one are written, with all six scores, to
+ * the "decisions" table (this turn's records; the metric counts them all).
+ */
+#include "sim_internal.h"
+
+#include "ai.h"
+#include "diplomacy.h"
+
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FAR 1e9f
+
+typedef struct view {
+    uint32_t nsys, nf;
+    uint32_t *strength;   /* [system * nf + faction-1]: ships standing there */
+    uint32_t *home;       /* per faction: first owned system, or UINT32_MAX */
+    uint32_t *hot;        /* per faction: owned system with most enemy ships */
+    float *threat;        /* per faction: enemy ships on its systems */
+    uint8_t *asteroids;   /* per system: has an asteroid field */
+} view;
+
+static int war(const vr_cols *c, uint32_t nf, uint32_t a, uint32_t b)
+{
+    return a != b && c->relations_state[(a - 1) * nf + (b - 1)] == VR_REL_WAR;
+}
+
+static uint32_t enemies_at(const vr_cols *c, const view *v, uint32_t sys, uint32_t me)
+{
+    uint32_t e = 0;
+    for (uint32_t g = 1; g <= v->nf; g++)
+        if (war(c, v->nf, me, g))
+            e += v->strength[(size_t)sys * v->nf + g - 1];
+    return e;
+}
+
+static int build_view(view *v, const vr_cols *c, uint32_t nf)
+{
+    memset(v, 0, sizeof *v);
+    v->nsys = c->tables[VR_TAB_systems].count;
+    v->nf = nf;
+    v->strength = calloc((size_t)v->nsys * nf, sizeof *v->strength);
+    v->home = malloc(nf * sizeof *v->home);
+    v->hot = malloc(nf * sizeof *v->hot);
+    v->threat = calloc(nf, sizeof *v->threat);
+    v->asteroids = calloc(v->nsys ? v->nsys : 1, 1);
+    if (!v->strength || !v->home || !v->hot || !v->threat || !v->asteroids)
+        return -ENOMEM;
+    for (uint32_t f = 0; f < c->tables[VR_TAB_fleets].count; f++)
+        if ((c->gen[VR_TAB_fleets][f] & 1) && c->fleets_next[f] == c->fleets_at[f] &&
+            c->fleets_faction[f] >= 1 && c->fleets_faction[f] <= nf)
+            v->strength[(size_t)c->fleets_at[f] * nf + c->fleets_faction[f] - 1] += c->fleets_ships[f];
+    for (uint32_t a = 0; a < c->tables[VR_TAB_asteroids].count; a++)
+        if (c->gen[VR_TAB_asteroids][a] & 1)
+            v->asteroids[c->nodes_system[c->asteroids_node[a]]] = 1;
+    uint32_t *hot_e = calloc(nf, sizeof *hot_e);
+    if (!hot_e)
+        return -ENOMEM;
+    for (uint32_t g = 0; g < nf; g++)
+        v->home[g] = v->hot[g] = UINT32_MAX;
+    for (uint32_t s = 0; s < v->nsys; s++) {
+        uint32_t o = c->systems_owner[s];
+        if (o < 1 || o > nf)
+            continue;
+        if (v->home[o - 1] == UINT32_MAX)
+            v->home[o - 1] = s;
+        uint32_t e = enemies_at(c, v, s, o);
+        v->threat[o - 1] += (float)e;
+        if (e > hot_e[o - 1])
+            hot_e[o - 1] = e, v->hot[o - 1] = s;
+    }
+    free(hot_e);
+    return 0;
+}
+
+static void free_view(view *v)
+{
+    free(v->strength), free(v->home), free(v->hot), free(v->threat), free(v->asteroids);
+}
+
+/* Where option `opt` takes fleet f standing at system s. */
+static uint32_t destination(const vr_cols *c, const view *v, uint32_t f, uint32_t s, int opt)
+{
+    uint32_t me = c->fleets_faction[f], best = s;
+    uint32_t b = c->systems_lane_begin[s], e = b + c->systems_lane_count[s];
+    switch (opt) {
+    case VR_AI_ATTACK: {
+        uint32_t most = enemies_at(c, v, s, me);
+        for (uint32_t l = b; l < e; l++) {
+            uint32_t en = enemies_at(c, v, c->lanes_to[l], me);
+            if (en > most)
+                most = en, best = c->lanes_to[l];
+        }
+        return best;
+    }
+    case VR_AI_DEFEND:
+        return v->hot[me - 1] != UINT32_MAX ? v->hot[me - 1] : v->home[me - 1] != UINT32_MAX ? v->home[me - 1] : s;
+    case VR_AI_EXPAND:
+    case VR_AI_MINE: {
+        if (opt == VR_AI_MINE ? v->asteroids[s] : c->systems_owner[s] == 0)
+            return s;
+        float d = FLT_MAX;
+        for (uint32_t l = b; l < e; l++) {
+            uint32_t t = c->lanes_to[l];
+            int ok = opt == VR_AI_MINE ? v->asteroids[t] : c->systems_owner[t] == 0;
+            if (ok && c->lanes_length[l] < d)
+                d = c->lanes_length[l], best = t;
+        }
+        return best;
+    }
+    default: /* trade, retreat: home */
+        return v->home[me - 1] != UINT32_MAX ? v->home[me - 1] : s;
+    }
+}
+
+int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
+{
+    const vr_scenario *s = &sim->sc;
+    uint64_t t0 = vr__clock_ns();
+    uint32_t nfl = c->tables[VR_TAB_fleets].count, nf = s->factions;
+    view v;
+    int rc = build_view(&v, c, nf);
+    /* the fleets that decide: standing at their destination */
+    uint32_t n = 0;
+    uint32_t *row = malloc((nfl ? nfl : 1) * sizeof *row);
+    float *col = malloc((size_t)(nfl ? nfl : 1) * 11 * sizeof *col);
+    uint64_t *id = malloc((nfl ? nfl : 1) * sizeof *id);
+    uint16_t *fac = malloc((nfl ? nfl : 1) * sizeof *fac);
+    uint8_t *prev = malloc(nfl ? nfl : 1), *choice = malloc(nfl ? nfl : 1);
+    float *scores = malloc((size_t)(nfl ? nfl : 1) * VR_AI_NOPTIONS * sizeof *scores);
+    if (rc == 0 && (!row || !col || !id || !fac || !prev || !choice || !scores))
+        rc = -ENOMEM;
+    for (uint32_t f = 0; rc == 0 && f < nfl; f++) {
+        if (!(c->gen[VR_TAB_fleets][f] & 1) || c->fleets_next[f] != c->fleets_at[f] ||
+            c->fleets_at[f] != c->fleets_dest[f] || c->fleets_faction[f] < 1 || c->fleets_faction[f] > nf)
+            continue;
+        uint32_t sy = c->fleets_at[f], me = c->fleets_faction[f];
+        float enemy = (float)enemies_at(c, &v, sy, me), friendly = (float)v.strength[(size_t)sy * nf + me - 1];
+        float edist = enemy > 0 ? 0.0f : FAR, xdist = c->systems_owner[sy] == 0 ? 0.0f : FAR;
+        float adist = v.asteroids[sy] ? 0.0f : FAR;
+        for (uint32_t l = c->systems_lane_begin[sy], e = l + c->systems_lane_count[sy]; l < e; l++) {
+            uint32_t t = c->lanes_to[l];
+            float len = c->lanes_length[l], en = (float)enemies_at(c, &v, t, me);
+            enemy += en;
+            friendly += (float)v.strength[(size_t)t * nf + me - 1];
+            if (en > 0 && len < edist)
+                edist = len;
+            if (c->systems_owner[t] == 0 && len < xdist)
+                xdist = len;
+            if (v.asteroids[t] && len < adist)
+                adist = len;
+        }
+        float own = (float)c->fleets_ships[f];
+        float *o = col + (size_t)n * 11;
+        o[0] = own, o[1] = enemy, o[2] = friendly - own > 0 ? friendly - own : 0, o[3] = edist;
+        o[4] = xdist, o[5] = adist, o[6] = 0.0f /* cargo */, o[7] = v.threat[me - 1];
+        o[8] = 1.0f /* health */, o[9] = 1.0f /* morale */;
+        row[n] = f;
+        id[n] = vr_ent_id(c, VR_TAB_fleets, f);
+        fac[n] = (uint16_t)(me - 1);
+        prev[n] = c->fleets_choice[f];
+        n++;
+    }
+    if (rc == 0 && n) {
+        /* the AI module reads columns: transpose the observations */
+        float *cols = malloc((size_t)n * 10 * sizeof *cols);
+        if (!cols)
+            rc = -ENOMEM;
+        for (uint32_t i = 0; cols && i < n; i++)
+            for (int k = 0; k < 10; k++)
+                cols[(size_t)k * n + i] = col[(size_t)i * 11 + k];
+        vr_ai_policy pol[256];
+        uint32_t np = nf < 256 ? nf : 256;
+        for (uint32_t g = 0; g < np; g++)
+            pol[g] = (vr_ai_policy){.stance = c->factions_stance[g], .military = 1, .economy = 1, .expansion = 1};
+        vr_ai_params ap = {.seed = s->seed, .turn = turn, .universe = s->universe, .npolicy = np,
+                           .policy = pol, .range = 20.0f, .noise = 0.05f};
+        vr_ai_obs ob = {.id = id, .faction = fac, .prev_choice = prev};
+        if (cols) {
+            ob.own_strength = cols, ob.enemy_strength = cols + n, ob.friendly_strength = cols + 2 * (size_t)n;
+            ob.enemy_dist = cols + 3 * (size_t)n, ob.expand_dist = cols + 4 * (size_t)n;
+            ob.asteroid_dist = cols + 5 * (size_t)n, ob.cargo = cols + 6 * (size_t)n;
+            ob.home_threat = cols + 7 * (size_t)n, ob.health = cols + 8 * (size_t)n, ob.morale = cols + 9 * (size_t)n;
+            for (uint32_t i = 0; i < n; i++) /* factions beyond the policy table: balanced */
+                if (fac[i] >= np)
+                    fac[i] = 0;
+            rc = vr_ai_decide_fleets(&ap, &ob, n, choice, scores, NULL);
+        }
+        free(cols);
+    }
+    /* apply, and log the decisions that changed */
+    vr_tabstate *dt = &c->tables[VR_TAB_decisions];
+    memset(dt, 0, sizeof *dt); /* the table holds this turn's records */
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        uint32_t f = row[i], to = destination(c, &v, f, c->fleets_at[f], choice[i]);
+        c->fleets_dest[f] = to;
+        c->fleets_choice[f] = choice[i];
+        st->m[VR_M_decisions]++;
+        uint64_t did;
+        if (choice[i] != prev[i] && vr_ent_alloc(c, VR_TAB_decisions, &did) == 0) {
+            uint32_t r = (uint32_t)did;
+            c->decisions_turn[r] = turn;
+            c->decisions_entity[r] = id[i];
+            memcpy(c->decisions_score + (size_t)r * VR_AI_NOPTIONS, scores + (size_t)i * VR_AI_NOPTIONS,
+                   VR_AI_NOPTIONS * sizeof(float));
+            c->decisions_choice[r] = choice[i];
+            c->decisions_prev[r] = prev[i];
+            c->decisions_dest[r] = to;
+        }
+    }
+    free(row), free(col), free(id), free(fac), free(prev), free(choice), free(scores);
+    free_view(&v);
+    st->m[VR_M_ai_ns] += vr__clock_ns() - t0;
+    return rc;
+}
