@@ -65,7 +65,10 @@ void vr_sim_capacity(const vr_scenario *s, uint32_t cap[VR_NTABLES])
     cap[VR_TAB_asteroids] = n * MAXASTEROIDS;
     cap[VR_TAB_stations] = n;
     cap[VR_TAB_fleets] = s->fleets + s->fleets / 8 + 16;
-    cap[VR_TAB_ships] = cap[VR_TAB_fleets] * VR_MAX_FLEET_SHIPS;
+    /* fleets have 1..VR_MAX_FLEET_SHIPS ships, 10.5 on average: 12 per fleet
+     * plus a margin holds the total by many standard deviations (a fuller
+     * arena is reported as -VR_EFULL, never overrun) */
+    cap[VR_TAB_ships] = cap[VR_TAB_fleets] * 12 + 4 * VR_MAX_FLEET_SHIPS + 1024;
     cap[VR_TAB_findings] = 1024;
     cap[VR_TAB_decisions] = 4096 < cap[VR_TAB_fleets] ? 4096 : cap[VR_TAB_fleets];
 }
