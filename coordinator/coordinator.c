@@ -195,8 +195,8 @@ static int parse_opts(opts *o, int argc, char **argv)
         case 's': if (parse_u64(optarg, UINT64_MAX, &o->seed, "--seed")) return 2; break;
         case 't': if (parse_u64(optarg, UINT64_MAX / 2, &o->turns, "--turns")) return 2; break;
         case O_SYSTEMS:
-            if (parse_u64(optarg, 8192, &v, "--systems") || v < 2)
-                return v < 2 ? (logf_("--systems must be from 2 to 8192"), 2) : 2;
+            if (parse_u64(optarg, 200000, &v, "--systems") || v < 2)
+                return v < 2 ? (logf_("--systems must be from 2 to 200000"), 2) : 2;
             o->sc.systems = (uint32_t)v;
             break;
         case O_FLEETS:

@@ -6,8 +6,8 @@
  * the AI (decisions.c) gives it a new one at the start of a later turn.  A fleet reaching a system where a fleet of a
  * faction it is at war with stood when the turn began is intercepted: it
  * stops there (and combat follows).
- * Routes follow shortest-path trees toward each destination, built on demand
- * with Dijkstra (ties broken by system row) and kept for the worker's life.
+ * Routes are shortest paths over the hyperlanes from the pathfinder (path.c:
+ * contraction hierarchies with a result cache), asked one hop at a time.
  * Fleets are processed in row order and disbanded fleets are replaced after
  * the loop, in row order, so the result never depends on timing.
  */
@@ -16,78 +16,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* binary heap of (distance, system) with a total order */
-typedef struct { double d; uint32_t v; } hitem;
-static int hless(hitem a, hitem b) { return a.d < b.d || (a.d == b.d && a.v < b.v); }
-
-static void hpush(hitem *h, uint32_t *n, hitem x)
+/* Builds the pathfinder over the hyperlanes on first use.  The lanes do not
+ * change after turn 0 (nothing blocks them yet), and the pathfinder's answers
+ * are a pure function of the graph, so a restarted worker routes the same. */
+static int ensure_paths(vr_sim *sim, const vr_cols *c)
 {
-    uint32_t i = (*n)++;
-    while (i > 0 && hless(x, h[(i - 1) / 2])) {
-        h[i] = h[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h[i] = x;
+    if (sim->pf)
+        return 0;
+    uint32_t nl = c->tables[VR_TAB_lanes].count;
+    vr_edge *e = malloc((nl ? nl : 1) * sizeof *e);
+    if (!e)
+        return -ENOMEM;
+    for (uint32_t l = 0; l < nl; l++)
+        e[l] = (vr_edge){c->lanes_from[l], c->lanes_to[l], (double)c->lanes_length[l]};
+    int rc = vr_graph_new(&sim->graph, c->tables[VR_TAB_systems].count, e, nl);
+    free(e);
+    if (rc == 0)
+        rc = vr_pathfinder_new(&sim->pf, sim->graph, &(vr_path_opts){.cache_slots = 1u << 18});
+    return rc;
 }
 
-static hitem hpop(hitem *h, uint32_t *n)
+/* Next system on a shortest path from at to dest (one cached CH query). */
+static int next_hop(vr_sim *sim, uint32_t at, uint32_t dest, uint32_t *next, vr_turn_stats *st)
 {
-    hitem top = h[0], x = h[--(*n)];
-    uint32_t i = 0;
-    for (;;) {
-        uint32_t l = 2 * i + 1, r = l + 1, m = i;
-        hitem best = x;
-        if (l < *n && hless(h[l], best))
-            m = l, best = h[l];
-        if (r < *n && hless(h[r], best))
-            m = r;
-        if (m == i)
-            break;
-        h[i] = h[m];
-        i = m;
-    }
-    if (*n)
-        h[i] = x;
-    return top;
-}
-
-/* Tree of shortest paths toward dest: next[v] = neighbour of v on the way. */
-static const uint32_t *tree_toward(vr_sim *sim, const vr_cols *c, uint32_t dest)
-{
-    if (sim->next_hop[dest])
-        return sim->next_hop[dest];
-    uint32_t n = sim->n;
-    uint32_t *next = malloc(n * sizeof *next);
-    double *d = malloc(n * sizeof *d);
-    uint32_t lanes = c->tables[VR_TAB_lanes].count;
-    hitem *heap = malloc((lanes + n + 1) * sizeof *heap);
-    if (!next || !d || !heap) {
-        free(next), free(d), free(heap);
-        return NULL;
-    }
-    for (uint32_t i = 0; i < n; i++)
-        d[i] = 1e300, next[i] = i;
-    uint32_t hn = 0;
-    d[dest] = 0;
-    hpush(heap, &hn, (hitem){0, dest});
-    while (hn) {
-        hitem it = hpop(heap, &hn);
-        if (it.d > d[it.v])
-            continue;
-        uint32_t b = c->systems_lane_begin[it.v], e = b + c->systems_lane_count[it.v];
-        for (uint32_t l = b; l < e; l++) {
-            uint32_t w = c->lanes_to[l];
-            double nd = it.d + (double)c->lanes_length[l];
-            if (nd < d[w]) {
-                d[w] = nd;
-                next[w] = it.v; /* lanes are symmetric: from w, go to it.v */
-                hpush(heap, &hn, (hitem){nd, w});
-            }
-        }
-    }
-    free(d), free(heap);
-    sim->next_hop[dest] = next;
-    return next;
+    double cost;
+    long r = vr_path_batch(sim->pf, &at, &dest, 1, &cost, next);
+    st->m[VR_M_paths]++;
+    if (r < 0)
+        return (int)r;
+    if (r > 0) /* unreachable: stay (the galaxy is connected, so never) */
+        *next = at;
+    return 0;
 }
 
 static float lane_length(const vr_cols *c, uint32_t a, uint32_t b)
@@ -104,6 +63,9 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
     const vr_scenario *s = &sim->sc;
     vr_turn_stats st = *stats;
     uint64_t t0 = vr__clock_ns();
+    int prc0 = ensure_paths(sim, c);
+    if (prc0)
+        return prc0;
     uint32_t nf = c->tables[VR_TAB_fleets].count;
     const uint32_t *restrict gen = c->gen[VR_TAB_fleets];
     uint32_t *restrict at = c->fleets_at, *restrict next = c->fleets_next, *restrict dest = c->fleets_dest;
@@ -165,13 +127,16 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
                 break;
             }
             if (next[i] == at[i]) {
-                const uint32_t *tree = tree_toward(sim, c, dest[i]);
-                if (!tree) {
+                uint64_t tp = vr__clock_ns();
+                int prc = next_hop(sim, at[i], dest[i], &next[i], &st);
+                st.m[VR_M_paths_ns] += vr__clock_ns() - tp;
+                if (prc) {
                     free(disband), free(sbeg), free(sfac);
-                    return -ENOMEM;
+                    return prc;
                 }
-                next[i] = tree[at[i]];
                 progress[i] = 0.0f;
+                if (next[i] == at[i])
+                    break;
             }
             if (budget <= 0.0f)
                 break;

@@ -2,7 +2,7 @@
  *
  * Nothing here is state of the universe: it is configuration (the scenario,
  * the content's ship designs turned into per-ship stats) or derived from the
- * arena (path trees), so a worker restarted on the same arena rebuilds
+ * arena (the pathfinder), so a worker restarted on the same arena rebuilds
  * exactly the same object.
  */
 #include "sim_internal.h"
@@ -69,9 +69,6 @@ int vr_sim_new(vr_sim **out, const vr_scenario *s)
     }
     if (rc == 0)
         rc = build_stats(sim);
-    sim->next_hop = calloc(s->systems, sizeof *sim->next_hop);
-    if (rc == 0 && !sim->next_hop)
-        rc = -ENOMEM;
     if (rc) {
         vr_sim_destroy(&sim);
         return rc;
@@ -85,9 +82,8 @@ void vr_sim_destroy(vr_sim **sim)
     if (!sim || !*sim)
         return;
     vr_sim *x = *sim;
-    for (uint32_t i = 0; x->next_hop && i < x->n; i++)
-        free(x->next_hop[i]);
-    free(x->next_hop);
+    vr_pathfinder_destroy(&x->pf);
+    vr_graph_destroy(&x->graph);
     free(x->stats);
     free(x->design_hull);
     vr_content_destroy(&x->own_content);

@@ -4,6 +4,7 @@
 
 #include "vr_sim.h"
 #include "content.h"
+#include "path.h"
 
 #include <errno.h>
 
@@ -23,10 +24,10 @@ struct vr_sim {
     float *design_hull;       /* per content design: max hull (auditor) */
     uint32_t ndesigns, ncontent_factions;
     vr_scenario sc;
-    /* next_hop[dest] (lazily built): for every system, the neighbour on a
-     * shortest path toward dest.  Derived from the lanes, which do not change
-     * after turn 0, so a restarted worker rebuilds the same trees. */
-    uint32_t **next_hop;
+    /* shortest paths over the hyperlanes (built on first use from the
+     * lanes, which do not change after turn 0) */
+    vr_graph *graph;
+    vr_pathfinder *pf;
     uint32_t n;
 };
 
