@@ -197,6 +197,13 @@ static void deep(ctx *x)
     }
 }
 
+void vr_audit_report(const vr_audit_params *p, vr_cols *c, int rule, uint32_t table, uint32_t row, double value)
+{
+    ctx x = {.p = p, .c = c};
+    if (rule > 0 && rule < VR_AUDIT_NRULES)
+        finding(&x, rule, table, row, value);
+}
+
 int64_t vr_audit_run(const vr_audit_params *p, vr_cols *c, int level)
 {
     ctx x = {.p = p, .c = c};

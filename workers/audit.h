@@ -26,6 +26,7 @@
     X(PLANET_OWNER,      2, "a planet's owner is 0 or a faction; its node is a planet node")      \
     X(STOCK_NEGATIVE,    2, "stockpiles, reserves and treasuries are >= 0")                       \
     X(RELATION_SYMMETRY, 2, "relations are symmetric; a faction is allied with itself")           \
+    X(RESOURCES,         2, "every resource is conserved: totals == start + produced - consumed - destroyed") \
     X(LANE_SYMMETRY,     3, "every lane a->b has a lane b->a of the same length")                 \
     X(EDGE_TARGET,       3, "every edge leads to an existing node; CSR ranges are in bounds")     \
     X(FREE_LIST,         3, "free rows are dead, distinct and below count")
@@ -51,6 +52,10 @@ int vr_audit_level(uint64_t turn);
 /* Runs the checks of `level` (1..3; a level includes the lower ones) on the
  * work buffer and appends findings.  Returns the number of findings (>= 0). */
 int64_t vr_audit_run(const vr_audit_params *p, vr_cols *c, int level);
+
+/* Records a finding found by a check outside this module (e.g. the
+ * economy's conservation check). */
+void vr_audit_report(const vr_audit_params *p, vr_cols *c, int rule, uint32_t table, uint32_t row, double value);
 
 /* Name and description of a rule ("?" when unknown). */
 const char *vr_audit_rule_name(int rule);

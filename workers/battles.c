@@ -202,8 +202,14 @@ int vr__battles(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
     for (uint32_t x = 0; x < w; x++) {
         uint32_t r = rows[x], f = c->ships_fleet[r];
         if (c->ships_state[r] & VR_SHIP_DESTROYED) {
+            uint16_t d = c->ships_design[r];
+            if (sim->design_credits && d < sim->ndesigns) /* its upkeep goes with it */
+                c->fleets_upkeep[f] -= sim->design_credits[d] / VR_UPKEEP_DIVISOR;
+            c->fleets_capacity[f] -= c->ships_cargo[r];
             vr_ent_free(c, VR_TAB_ships, vr_ent_id(c, VR_TAB_ships, r));
             if (--c->fleets_ships[f] == 0) {
+                c->fleets_upkeep[f] = 0; /* a freed fleet costs nothing */
+                c->fleets_capacity[f] = 0;
                 vr_ent_free(c, VR_TAB_fleets, vr_ent_id(c, VR_TAB_fleets, f));
                 dead_fleets++;
             }

@@ -70,6 +70,8 @@ void vr_sim_capacity(const vr_scenario *s, uint32_t cap[VR_NTABLES])
      * arena is reported as -VR_EFULL, never overrun) */
     cap[VR_TAB_ships] = cap[VR_TAB_fleets] * 12 + 4 * VR_MAX_FLEET_SHIPS + 1024;
     cap[VR_TAB_findings] = 1024;
+    cap[VR_TAB_markets] = 1;
+    cap[VR_TAB_ledger] = 1;
     cap[VR_TAB_decisions] = 4096 < cap[VR_TAB_fleets] ? 4096 : cap[VR_TAB_fleets];
 }
 
@@ -457,6 +459,52 @@ static int build_internal(vr_sim *sim, vr_cols *c)
 
 /* ---- fleets and ships ---------------------------------------------------------- */
 
+/* Gives ship row r the stats of design d, in fleet `fleet` of faction. */
+static void ship_init(vr_sim *sim, vr_cols *c, uint32_t r, uint32_t fleet, uint16_t faction, const vr_shipstats *d)
+{
+    c->ships_fleet[r] = fleet;
+    c->ships_faction[r] = faction;
+    c->ships_design[r] = d->index;
+    c->ships_hull[r] = d->hull;
+    c->ships_shield[r] = d->shield;
+    c->ships_armor[r] = d->armor;
+    c->ships_strength[r] = d->strength;
+    c->ships_ap[r] = d->ap;
+    c->ships_attacks[r] = d->attacks;
+    c->ships_accuracy[r] = d->accuracy;
+    c->ships_evasion[r] = d->evasion;
+    c->ships_morale[r] = d->morale;
+    c->ships_state[r] = 0;
+    c->ships_speed[r] = d->speed;
+    c->ships_cargo[r] = d->cargo;
+    /* upkeep: VR_UPKEEP_DIVISOR-th of the ship's price per turn */
+    c->fleets_upkeep[fleet] += sim->design_credits ? sim->design_credits[d->index] / VR_UPKEEP_DIVISOR : 0;
+    c->fleets_capacity[fleet] += d->cargo;
+}
+
+int vr__spawn_built(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k, uint16_t faction, uint32_t design,
+                    uint32_t sys)
+{
+    (void)turn, (void)k;
+    if (design >= sim->ndesigns)
+        return -VR_EBADARG;
+    uint64_t id, sid;
+    int rc = vr_ent_alloc(c, VR_TAB_fleets, &id);
+    if (rc)
+        return rc;
+    uint32_t row = (uint32_t)id;
+    if ((rc = vr_ent_alloc(c, VR_TAB_ships, &sid)))
+        return rc;
+    c->fleets_faction[row] = faction;
+    c->fleets_at[row] = c->fleets_next[row] = c->fleets_dest[row] = sys;
+    c->fleets_choice[row] = 0xff;
+    ship_init(sim, c, (uint32_t)sid, row, faction, &sim->stats[design]);
+    c->fleets_ships[row] = 1;
+    c->fleets_speed[row] = sim->stats[design].speed;
+    c->factions_ships[faction - 1]++;
+    return 0;
+}
+
 int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k)
 {
     const vr_scenario *s = &sim->sc;
@@ -487,21 +535,7 @@ int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k)
         uint32_t r = (uint32_t)sid;
         uint64_t key = (k << 8) | j;
         const vr_shipstats *d = vr__design_for(sim, faction, vr_rand(s->seed, s->universe, turn, key, VR_RS_DESIGN));
-        c->ships_fleet[r] = row;
-        c->ships_faction[r] = faction;
-        c->ships_design[r] = d->index;
-        c->ships_hull[r] = d->hull;
-        c->ships_shield[r] = d->shield;
-        c->ships_armor[r] = d->armor;
-        c->ships_strength[r] = d->strength;
-        c->ships_ap[r] = d->ap;
-        c->ships_attacks[r] = d->attacks;
-        c->ships_accuracy[r] = d->accuracy;
-        c->ships_evasion[r] = d->evasion;
-        c->ships_morale[r] = d->morale;
-        c->ships_state[r] = 0;
-        c->ships_speed[r] = d->speed;
-        c->ships_cargo[r] = d->cargo;
+        ship_init(sim, c, r, row, faction, d);
         if (d->speed < slowest)
             slowest = d->speed;
         made++;
@@ -570,7 +604,7 @@ int vr_sim_genesis(vr_sim *sim, vr_cols *c)
         (rc = alloc_rows(c, VR_TAB_relations, s->factions * s->factions)))
         return rc;
     for (uint32_t f = 0; f < s->factions; f++) {
-        c->factions_treasury[f] = 10000;
+        c->factions_treasury[f] = 10000000; /* 10,000 credits */
         c->factions_stance[f] = (uint8_t)(vr_rand(s->seed, s->universe, 0, f, VR_RS_FACTION) % 3);
         c->factions_content[f] = vr__faction_content(sim, f + 1);
         for (uint32_t g = 0; g < s->factions; g++) {
@@ -582,6 +616,8 @@ int vr_sim_genesis(vr_sim *sim, vr_cols *c)
         }
     }
     if ((rc = build_internal(sim, c)))
+        return rc;
+    if ((rc = vr__economy_genesis(sim, c)))
         return rc;
     for (uint32_t k = 0; k < s->fleets; k++)
         if ((rc = vr__spawn_fleet(sim, c, 0, k)))

@@ -171,8 +171,11 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
             free(disband);
             return -ENOMEM;
         }
-        for (uint32_t k = 0; k < ndisband; k++)
+        for (uint32_t k = 0; k < ndisband; k++) {
             gone[disband[k]] = 1;
+            c->fleets_upkeep[disband[k]] = 0; /* a freed fleet costs nothing */
+            c->fleets_capacity[disband[k]] = 0;
+        }
         uint32_t ns = c->tables[VR_TAB_ships].count;
         for (uint32_t r = 0; r < ns; r++)
             if ((c->gen[VR_TAB_ships][r] & 1) && gone[c->ships_fleet[r]])

@@ -86,6 +86,9 @@ void vr_sim_destroy(vr_sim **sim)
     vr_graph_destroy(&x->graph);
     free(x->stats);
     free(x->design_hull);
+    free(x->design_credits);
+    free(x->design_alloys);
+    free(x->design_turns);
     vr_content_destroy(&x->own_content);
     free(x);
     *sim = NULL;

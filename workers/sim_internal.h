@@ -22,6 +22,9 @@ struct vr_sim {
     vr_content *own_content;  /* built-in content made from the seed */
     vr_shipstats *stats;      /* per content design */
     float *design_hull;       /* per content design: max hull (auditor) */
+    int64_t *design_credits;  /* per content design: cost, milli-credits */
+    int64_t *design_alloys;   /* per content design: cost, alloys */
+    uint32_t *design_turns;   /* per content design: build time */
     uint32_t ndesigns, ncontent_factions;
     vr_scenario sc;
     /* shortest paths over the hyperlanes (built on first use from the
@@ -41,6 +44,20 @@ uint16_t vr__faction_content(const vr_sim *sim, uint32_t f);
 
 /* Movement (movement.c): adds its counts and time to *st. */
 int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
+
+/* Economy (economy_turn.c): genesis of the market and ledger; the turn's
+ * production, upkeep, builds and prices; the conservation check. */
+int vr__economy_genesis(vr_sim *sim, vr_cols *c);
+int vr__economy(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
+int vr__economy_check(vr_sim *sim, vr_cols *c, char *err, size_t errlen);
+
+/* A ship costs its price / VR_UPKEEP_DIVISOR in upkeep every turn. */
+#define VR_UPKEEP_DIVISOR 100000
+
+/* A new fleet of one ship of `design` for faction at system sys (a ship
+ * built by production); stream key (turn, k). */
+int vr__spawn_built(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k, uint16_t faction, uint32_t design,
+                    uint32_t sys);
 
 /* AI decisions (decisions.c): fleets at their destination choose a new one. */
 int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);

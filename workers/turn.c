@@ -1,17 +1,20 @@
 /* turn.c: one turn of a universe: the systems, in their fixed order.
  *
  *   1. diplomacy   relations drift; war, peace, trade, alliance
- *   2. AI          fleets standing at their destination score attack, defend,
+ *   2. economy     planets produce and pay tax; fleets cost upkeep; planets
+ *                  queue and build ships (new fleets); market prices move
+ *   3. AI          fleets standing at their destination score attack, defend,
  *                  expand, mine, trade, retreat and pick a new destination;
  *                  changed decisions are logged with their scores
- *   3. movement    fleets travel; interception by enemies at war; disbanded
+ *   4. movement    fleets travel; interception by enemies at war; disbanded
  *                  fleets (and their ships) are freed and replaced (deferred,
  *                  in row order)
- *   4. combat      where fleets of factions at war stand at one system they
+ *   5. combat      where fleets of factions at war stand at one system they
  *                  fight (rounds of shooting, damage, morale, victory check);
  *                  losers and routed retreat; destroyed ships and empty
  *                  fleets are freed (deferred), empty fleets are replaced
- *   5. audit       cheap invariants every turn, full every 10, deep every 100
+ *   6. audit       cheap invariants every turn, full every 10 (with resource
+ *                  conservation against the ledger), deep every 100
  *
  * The order is part of the determinism promise: changing it changes hashes.
  * Each system reports its time and counts in the turn's metrics.
@@ -34,6 +37,8 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
     if (rc < 0)
         return rc;
 
+    if ((rc = vr__economy(sim, c, turn, &st)))
+        return rc;
     if ((rc = vr__decide(sim, c, turn, &st)))
         return rc;
     if ((rc = vr__move(sim, c, turn, &st)))
@@ -44,7 +49,15 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
     uint64_t ta = vr__clock_ns();
     vr_audit_params ap = {.turn = turn, .factions = s->factions, .design_hull = sim->design_hull,
                           .ndesigns = sim->ndesigns};
-    int64_t found = vr_audit_run(&ap, c, vr_audit_level(turn));
+    int level = vr_audit_level(turn);
+    int64_t found = vr_audit_run(&ap, c, level);
+    if (level >= 2) {
+        char why[256];
+        if (vr__economy_check(sim, c, why, sizeof why)) {
+            vr_audit_report(&ap, c, VR_AUDIT_RESOURCES, VR_TAB_ledger, 0, 0.0);
+            found++;
+        }
+    }
     st.m[VR_M_findings] = found > 0 ? (uint64_t)found : 0;
     st.m[VR_M_audit_ns] = vr__clock_ns() - ta;
 

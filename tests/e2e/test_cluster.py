@@ -84,9 +84,9 @@ def test_synthetic_topology_binding_is_reported_not_fatal(cluster):
 
 
 def test_status_says_starting_until_every_worker_is_ready(cluster, tmp_path):
-    # one universe whose turn 0 (8192 systems, O(n^2) lanes) takes a while to build
+    # one universe whose turn 0 (100,000 systems) takes a while to build
     c = cluster()
-    c.start("--paused", "--universes", "1", "--systems", "8192", "--fleets", "0", wait=False)
+    c.start("--paused", "--universes", "1", "--systems", "100000", "--fleets", "0", wait=False)
     seen = set()
     def ready():
         r = c.ctl("--json", "status", check=False)
@@ -173,7 +173,7 @@ def test_python_attaches_and_sees_turns_advance(cluster):
                 continue
         else:
             raise AssertionError("no consistent read in 100 attempts")
-        assert len(x) == 256 and turn >= t0 and alive == 4096
+        assert len(x) == 256 and turn >= t0 and alive >= 4096  # production adds fleets
     finally:
         w.close()
     c.ctl("shutdown")

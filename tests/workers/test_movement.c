@@ -106,9 +106,11 @@ START_TEST(test_two_arenas_same_hashes)
         for (int k = 0; k < VR_NMETRICS; k++)
             if (!strstr(vr_metric_names[k], "_ns"))
                 ck_assert_uint_eq(sa.m[k], sb.m[k]);
-        /* fleets stay constant (disband + respawn); ships come and go with them */
-        ck_assert_uint_eq(A.c.tables[VR_TAB_fleets].live, s.fleets);
-        ck_assert_uint_eq(sa.entities, (uint64_t)s.fleets + s.systems + A.c.tables[VR_TAB_ships].live);
+        /* fleets never drop below the scenario's (every loss is replaced;
+         * production adds more); ships come and go with them */
+        ck_assert_uint_ge(A.c.tables[VR_TAB_fleets].live, s.fleets);
+        ck_assert_uint_eq(sa.entities, (uint64_t)A.c.tables[VR_TAB_fleets].live + s.systems +
+                                           A.c.tables[VR_TAB_ships].live);
         arrivals += sa.m[VR_M_arrivals];
         moved += sa.m[VR_M_moved];
         ck_assert_int_eq(vr_arena_publish(A.a, t, ha), 0);
@@ -183,7 +185,7 @@ START_TEST(test_movement_invariants)
         uint64_t h = world_turn(&A, t, &st);
         respawns += st.m[VR_M_spawned];
         const vr_cols *c = &A.c;
-        ck_assert_uint_eq(c->tables[VR_TAB_fleets].live, s.fleets);
+        ck_assert_uint_ge(c->tables[VR_TAB_fleets].live, s.fleets);
         ck_assert_uint_le(c->tables[VR_TAB_fleets].count, c->capacity[VR_TAB_fleets]);
         ck_assert_uint_eq(c->tables[VR_TAB_systems].live, s.systems);
         uint32_t alive = 0;
@@ -216,7 +218,7 @@ START_TEST(test_movement_invariants)
                 checked_moves += d > 0.0f;
             }
         }
-        ck_assert_uint_eq(alive, s.fleets);
+        ck_assert_uint_ge(alive, s.fleets);
         ck_assert_int_eq(vr_arena_publish(A.a, t, h), 0);
     }
     ck_assert_uint_gt(respawns, 0); /* so the constant count above means something */

@@ -1,0 +1,151 @@
+/* test_economy_turn.c: Check suite for workers/economy_turn.c (the economy
+ * system of the turn on the arena).
+ *
+ * Over whole turns of a generated universe: planets produce, owners earn and
+ * pay upkeep, planets build ships that join the universe as new fleets, the
+ * ledger accounts for every unit (the conservation check passes every turn),
+ * an unrecorded change is caught and reported by the auditor under the
+ * RESOURCES rule, and production stops at the fleet cap instead of filling
+ * the arena.
+ */
+#include "audit.h"
+#include "economy.h"
+#include "sim_internal.h"
+#include "vr_test_shm.h"
+
+#include <check.h>
+#include <string.h>
+
+typedef struct world {
+    vr_arena *a;
+    vr_cols c;
+    vr_sim *sim;
+    char seg[VR_SEGNAME_MAX];
+    vr_scenario s;
+} world;
+
+static void world_init(world *w, const char *tag, uint32_t fleets)
+{
+    memset(w, 0, sizeof *w);
+    w->s = (vr_scenario){.seed = 12, .universe = 0, .systems = 80, .fleets = fleets, .factions = 3};
+    vr_arena_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.seed = w->s.seed;
+    vr_sim_capacity(&w->s, spec.capacity);
+    vt_segname(w->seg, sizeof w->seg, tag);
+    ck_assert_int_eq(vr_arena_create(&w->a, w->seg, &spec, 0600), 0);
+    ck_assert_int_eq(vr_arena_begin(w->a, &w->c), 0);
+    ck_assert_int_eq(vr_sim_new(&w->sim, &w->s), 0);
+    ck_assert_int_eq(vr_sim_genesis(w->sim, &w->c), 0);
+    ck_assert_int_eq(vr_arena_publish(w->a, 0, vr_arena_hash(w->a)), 0);
+}
+
+static void world_fini(world *w)
+{
+    vr_sim_destroy(&w->sim);
+    vr_arena_detach(&w->a);
+    ck_assert_int_eq(shm_unlink(w->seg), 0);
+}
+
+/* Runs whole turns first..last, publishing each; sums the metrics. */
+static void run(world *w, uint64_t first, uint64_t last, vr_turn_stats *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    for (uint64_t t = first; t <= last; t++) {
+        vr_turn_stats st;
+        ck_assert_int_eq(vr_arena_begin(w->a, &w->c), 0);
+        int rc = vr_sim_turn(w->sim, &w->c, t, &st);
+        ck_assert_msg(rc == 0, "turn %llu: %s", (unsigned long long)t, vr_strerror(rc));
+        char why[256] = "";
+        ck_assert_msg(vr__economy_check(w->sim, &w->c, why, sizeof why) == 0, "turn %llu: %s",
+                      (unsigned long long)t, why);
+        for (int k = 0; k < VR_NMETRICS; k++)
+            sum->m[k] += st.m[k];
+        ck_assert_int_eq(vr_arena_publish(w->a, t, vr_arena_hash(w->a)), 0);
+    }
+}
+
+START_TEST(test_turns_conserve_and_build)
+{
+    world w;
+    world_init(&w, "econ", 120);
+    vr_turn_stats sum;
+    run(&w, 1, 60, &sum);
+    vr_cols *c = &w.c;
+    const int64_t *amount = c->ledger_amount;
+    ck_assert_int_gt(amount[VR_CAUSE_PRODUCED * VR_NLEDGER + VR_RES_ALLOYS], 0);
+    ck_assert_int_gt(amount[VR_CAUSE_INCOME * VR_NLEDGER + VR_RES_CREDITS], 0);
+    ck_assert_int_gt(amount[VR_CAUSE_UPKEEP * VR_NLEDGER + VR_RES_CREDITS], 0);
+    ck_assert_int_gt(amount[VR_CAUSE_CONSTRUCTION * VR_NLEDGER + VR_RES_CREDITS], 0);
+    ck_assert_uint_gt(sum.m[VR_M_produced], 0);
+    ck_assert_uint_gt(sum.m[VR_M_economy_ns], 0);
+    ck_assert_uint_gt(c->tables[VR_TAB_fleets].live, w.s.fleets); /* ships were built */
+    ck_assert_uint_eq(sum.m[VR_M_findings], 0);
+    world_fini(&w);
+}
+END_TEST
+
+START_TEST(test_unrecorded_change_is_reported)
+{
+    world w;
+    world_init(&w, "leak", 60);
+    vr_turn_stats sum;
+    run(&w, 1, 5, &sum);
+    /* an alloy appears from nowhere in the work buffer of turn 10 */
+    vr_cols *c = &w.c;
+    ck_assert_int_eq(vr_arena_begin(w.a, c), 0);
+    c->planets_stock[0 * VR_NRES + VR_RES_ALLOYS] += 1;
+    char why[256] = "";
+    ck_assert_int_ne(vr__economy_check(w.sim, c, why, sizeof why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "alloys"));
+    vr_turn_stats st;
+    ck_assert_int_eq(vr_sim_turn(w.sim, c, 10, &st), 0); /* a full audit turn */
+    ck_assert_uint_ge(st.m[VR_M_findings], 1);
+    int found = 0;
+    for (uint32_t r = 0; r < c->tables[VR_TAB_findings].count; r++)
+        found |= c->findings_rule[r] == VR_AUDIT_RESOURCES && c->findings_turn[r] == 10;
+    ck_assert(found);
+    ck_assert_int_eq(c->planets_stock[0 * VR_NRES + VR_RES_ALLOYS] >= 1, 1); /* reported, not repaired */
+    world_fini(&w);
+}
+END_TEST
+
+START_TEST(test_fleet_cap_stops_production)
+{
+    world w;
+    world_init(&w, "cap", 40); /* small tables fill quickly */
+    vr_cols *c = &w.c;
+    /* a new turn 0 where every faction is rich enough to build all the time;
+     * the treasuries changed outside the ledger, so the books restart here */
+    ck_assert_int_eq(vr_arena_begin(w.a, c), 0);
+    for (uint32_t f = 0; f < c->tables[VR_TAB_factions].count; f++) {
+        c->ledger_start[VR_RES_CREDITS] += (INT64_C(1) << 50) - c->factions_treasury[f];
+        c->factions_treasury[f] = INT64_C(1) << 50;
+    }
+    ck_assert_int_eq(vr_arena_publish(w.a, 0, vr_arena_hash(w.a)), 0);
+    vr_turn_stats sum;
+    run(&w, 1, 200, &sum);
+    ck_assert_uint_le(c->tables[VR_TAB_fleets].live, c->capacity[VR_TAB_fleets]);
+    ck_assert_uint_ge(c->tables[VR_TAB_fleets].live, c->capacity[VR_TAB_fleets] * 15 / 16 - 8);
+    world_fini(&w);
+}
+END_TEST
+
+int main(void)
+{
+    vt_init();
+    Suite *s = suite_create("economy_turn");
+    TCase *tc = tcase_create("economy_turn");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_turns_conserve_and_build);
+    tcase_add_test(tc, test_unrecorded_change_is_reported);
+    tcase_add_test(tc, test_fleet_cap_stops_production);
+    tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    int left = vt_finish();
+    return failed != 0 || left != 0;
+}

@@ -1,0 +1,207 @@
+/* economy_turn.c: the economy system of a turn, on the arena's columns.
+ *
+ * Runs economy.c's systems in a fixed order over a view of the arena:
+ *   production   planets produce goods; owned planets pay tax income
+ *   upkeep       fleets cost their owner credits each turn (unpaid: flagged)
+ *   build        owned planets with credits to spare queue a ship of their
+ *                faction; paid-in-full entries become new one-ship fleets
+ *   prices       the market's prices follow its stock
+ * Every change goes through economy.c and is recorded in the universe's
+ * ledger (the "ledger" table), so the auditor can check that every resource
+ * is conserved: totals now == totals at turn 0 + produced - consumed -
+ * destroyed.  Goods are whole units and credits milli-credits: exact.
+ * Not yet driven here: mining, hauling and trade orders (economy.c has them;
+ * the AI's mine/trade choices will issue them).
+ */
+#include "sim_internal.h"
+
+#include "economy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TAX 50                /* milli-credits per population unit per turn */
+#define BUILD_RESERVE 4       /* queue a ship when the treasury holds 4x its cost */
+
+_Static_assert(VR_NCAUSES * VR_NLEDGER == 50, "ledger.amount lanes in components.def");
+_Static_assert(VR_NCAUSES == 10, "ledger.events lanes in components.def");
+_Static_assert(VR_NLEDGER == 5, "ledger.start lanes in components.def");
+_Static_assert(VR_ECON_QUEUE == 4, "planets.queue lanes in components.def");
+
+/* Design costs in the economy's units, from the content. */
+static int design_costs(vr_sim *sim)
+{
+    if (sim->design_credits)
+        return 0;
+    uint32_t nd = 0;
+    const vr_design *d = vr_content_designs(sim->content, &nd);
+    sim->design_credits = malloc((nd ? nd : 1) * sizeof *sim->design_credits);
+    sim->design_alloys = malloc((nd ? nd : 1) * sizeof *sim->design_alloys);
+    sim->design_turns = malloc((nd ? nd : 1) * sizeof *sim->design_turns);
+    if (!sim->design_credits || !sim->design_alloys || !sim->design_turns)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < nd; i++) {
+        uint32_t cost = d[i].cost ? d[i].cost : 100;
+        sim->design_credits[i] = (int64_t)cost * 1000;
+        sim->design_alloys[i] = cost / 20;
+        sim->design_turns[i] = 1 + cost / 400;
+    }
+    return 0;
+}
+
+static void make_view(vr_sim *sim, vr_cols *c, vr_econ_view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->nfactions = c->tables[VR_TAB_factions].count;
+    v->nplanets = c->tables[VR_TAB_planets].count;
+    v->nstations = c->tables[VR_TAB_stations].count;
+    v->nfleets = c->tables[VR_TAB_fleets].count;
+    v->nasteroids = c->tables[VR_TAB_asteroids].count;
+    v->nmarkets = c->tables[VR_TAB_markets].count;
+    v->ndesigns = sim->ndesigns;
+    v->tax = TAX;
+    v->faction_credits = c->factions_treasury;
+    v->faction_unpaid = c->factions_unpaid;
+    v->planet_owner = c->planets_owner;
+    v->planet_stock = c->planets_stock;
+    v->planet_rate = c->planets_production;
+    v->planet_pop = c->planets_population;
+    v->planet_queue = c->planets_queue;
+    v->planet_paid_credits = c->planets_paid_credits;
+    v->planet_paid_alloys = c->planets_paid_alloys;
+    v->station_owner = c->stations_owner;
+    v->station_stock = c->stations_stock;
+    v->fleet_owner = c->fleets_faction;
+    v->fleet_cargo = c->fleets_cargo;
+    v->fleet_capacity = c->fleets_capacity;
+    v->fleet_upkeep = c->fleets_upkeep;
+    v->fleet_flags = c->fleets_flags;
+    v->fleet_task = c->fleets_task;
+    v->fleet_target = c->fleets_target;
+    v->fleet_task_res = c->fleets_task_res;
+    v->fleet_mine_rate = c->fleets_mine_rate;
+    v->asteroid_reserve = c->asteroids_reserve;
+    v->market_stock = c->markets_stock;
+    v->market_credits = c->markets_credits;
+    v->market_price = c->markets_price;
+    v->market_base = c->markets_base;
+    v->market_target = c->markets_target;
+    v->design_credits = sim->design_credits;
+    v->design_alloys = sim->design_alloys;
+    v->design_turns = sim->design_turns;
+}
+
+_Static_assert(sizeof(vr_ledger) == 8 * (50 + 10), "ledger.amount + ledger.events");
+
+static void ledger_load(const vr_cols *c, vr_ledger *l)
+{
+    memcpy(l->amount, c->ledger_amount, sizeof l->amount);
+    memcpy(l->events, c->ledger_events, sizeof l->events);
+}
+
+static void ledger_store(vr_cols *c, const vr_ledger *l)
+{
+    memcpy(c->ledger_amount, l->amount, sizeof l->amount);
+    memcpy(c->ledger_events, l->events, sizeof l->events);
+}
+
+int vr__economy_genesis(vr_sim *sim, vr_cols *c)
+{
+    int rc = design_costs(sim);
+    if (rc)
+        return rc;
+    uint64_t id;
+    if ((rc = vr_ent_alloc(c, VR_TAB_markets, &id)) || (rc = vr_ent_alloc(c, VR_TAB_ledger, &id)))
+        return rc;
+    for (int r = 0; r < VR_NRES; r++) {
+        c->markets_stock[r] = 1000;
+        c->markets_target[r] = 1000;
+        c->markets_base[r] = 1000 * (r + 1); /* milli-credits per unit */
+        c->markets_price[r] = c->markets_base[r];
+    }
+    c->markets_credits[0] = 1000000;
+    for (uint32_t p = 0; p < c->tables[VR_TAB_planets].count; p++)
+        for (int k = 0; k < VR_ECON_QUEUE; k++)
+            c->planets_queue[(size_t)p * VR_ECON_QUEUE + (size_t)k] = VR_ECON_NONE;
+    vr_ledger l;
+    vr_ledger_init(&l);
+    ledger_store(c, &l);
+    vr_econ_view v;
+    make_view(sim, c, &v);
+    int64_t start[VR_NLEDGER];
+    vr_econ_totals(&v, start);
+    memcpy(c->ledger_start, start, sizeof start);
+    return 0;
+}
+
+int vr__economy(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
+{
+    uint64_t t0 = vr__clock_ns();
+    int rc = design_costs(sim);
+    if (rc)
+        return rc;
+    if (c->tables[VR_TAB_ledger].count != 1 || c->tables[VR_TAB_markets].count < 1)
+        return -VR_EBADARG;
+    vr_econ_view v;
+    make_view(sim, c, &v);
+    vr_ledger l;
+    ledger_load(c, &l);
+    int64_t before = l.amount[VR_CAUSE_PRODUCED][VR_RES_ALLOYS] + l.amount[VR_CAUSE_PRODUCED][VR_RES_ORE] +
+                     l.amount[VR_CAUSE_PRODUCED][VR_RES_FUEL] + l.amount[VR_CAUSE_PRODUCED][VR_RES_FOOD];
+
+    /* queue: an owned planet with an empty queue and a rich owner orders a
+     * ship of its faction (a pure function of state, seed and turn), while
+     * the fleet and ship tables have room (the fleet cap: 15/16 full) */
+    uint64_t queued = 0;
+    for (uint32_t p = 0; p < v.nplanets; p++)
+        queued += c->planets_queue[(size_t)p * VR_ECON_QUEUE] != VR_ECON_NONE;
+    uint64_t room_f = (uint64_t)c->capacity[VR_TAB_fleets] * 15 / 16, room_s = (uint64_t)c->capacity[VR_TAB_ships] * 15 / 16;
+    for (uint32_t p = 0; p < v.nplanets; p++) {
+        if (c->tables[VR_TAB_fleets].live + queued >= room_f || c->tables[VR_TAB_ships].live + queued >= room_s)
+            break;
+        uint16_t o = c->planets_owner[p];
+        uint32_t *q = c->planets_queue + (size_t)p * VR_ECON_QUEUE;
+        if (!o || q[0] != VR_ECON_NONE)
+            continue;
+        const vr_shipstats *d = vr__design_for(sim, o, vr_rand(sim->sc.seed, sim->sc.universe, turn, p, VR_RS_DESIGN));
+        if (c->factions_treasury[o - 1] >= BUILD_RESERVE * sim->design_credits[d->index])
+            q[0] = d->index, queued++;
+    }
+    if ((rc = vr_econ_produce(&v, &l)) || (rc = vr_econ_upkeep(&v, &l)))
+        return rc;
+    vr_econ_built built[256];
+    uint32_t nbuilt = 0;
+    if ((rc = vr_econ_build(&v, &l, built, 256, &nbuilt)) || (rc = vr_econ_update_prices(&v)))
+        return rc;
+    ledger_store(c, &l);
+    st->m[VR_M_produced] += (uint64_t)(l.amount[VR_CAUSE_PRODUCED][VR_RES_ALLOYS] + l.amount[VR_CAUSE_PRODUCED][VR_RES_ORE] +
+                                       l.amount[VR_CAUSE_PRODUCED][VR_RES_FUEL] + l.amount[VR_CAUSE_PRODUCED][VR_RES_FOOD] - before);
+    /* ships paid in full become new fleets at their planet's system */
+    for (uint32_t k = 0; k < nbuilt; k++) {
+        uint32_t sys = c->nodes_system[c->planets_node[built[k].planet]];
+        rc = vr__spawn_built(sim, c, turn, k, (uint16_t)built[k].owner, built[k].design, sys);
+        if (rc == -VR_EFULL) { /* no room after all: the ship is not launched */
+            st->m[VR_M_unlaunched]++;
+            continue;
+        }
+        if (rc)
+            return rc;
+        st->m[VR_M_spawned]++;
+    }
+    st->m[VR_M_economy_ns] += vr__clock_ns() - t0;
+    return 0;
+}
+
+int vr__economy_check(vr_sim *sim, vr_cols *c, char *err, size_t errlen)
+{
+    int rc = design_costs(sim);
+    if (rc)
+        return rc;
+    if (c->tables[VR_TAB_ledger].count != 1)
+        return -VR_EBADARG;
+    vr_econ_view v;
+    make_view(sim, c, &v);
+    vr_ledger l;
+    ledger_load(c, &l);
+    return vr_econ_check(&v, &l, c->ledger_start, err, errlen);
+}
