@@ -106,7 +106,8 @@ class Bench:
         return wall
 
     def start_paused(self, name: str, *args: str) -> subprocess.Popen:
-        """Starts a paused cluster and waits until `vrctl status` answers."""
+        """Starts a paused cluster and waits until every worker has built turn 0
+        (status no longer "starting")."""
         cmd = [self.exe("vr-coordinator"), "--name", name, "--paused", "--quiet", *args]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              preexec_fn=_die_with_parent)
@@ -118,7 +119,8 @@ class Bench:
                 _started.remove(p)
                 raise RuntimeError(f"{' '.join(cmd)}: exited {p.returncode} at start-up: "
                                    f"{err.strip()[-400:]}")
-            if self.vrctl(name, "status", timeout=2).returncode == 0:
+            r = self.vrctl(name, "--json", "status", timeout=2)
+            if r.returncode == 0 and '"status":"starting"' not in r.stdout:
                 return p
             time.sleep(0.05)
         stop(p, name)

@@ -1,21 +1,37 @@
 #!/bin/sh
-# run.sh: builds what the benchmark needs and runs it; prints a Markdown table.
+# run.sh: builds what the benchmark needs and runs it; prints one Markdown table.
 #
-#   bench/run.sh [BUILD_DIR]     (default: build/ of this repository)
+#   bench/run.sh [BUILD_DIR] [--quick] [bench.py options]
+#                                (default BUILD_DIR: build/ of this repository)
 #
 # Configures BUILD_DIR if it has no CMakeCache.txt, builds the cluster
-# binaries and vr-bench-zmq-rtt, then runs bench/bench.py in /usr/bin/python3
-# (the interpreter with numpy).  Extra bench.py options may follow BUILD_DIR
-# (see /usr/bin/python3 bench/bench.py --help).  Takes about a minute.
+# binaries, vr-bench-zmq-rtt and vr-bench-turn, then runs in /usr/bin/python3
+# (the interpreter with numpy):
+#   1. bench/bench.py: the cluster backbone (turn protocol, attach); extra
+#      options after BUILD_DIR go to it (see bench/bench.py --help);
+#   2. bench/scale.py: the simulation at scale, one universe of 1M ships in
+#      process (vr-bench-turn) and 10M ships over 8 universes on a real
+#      cluster; it merges bench.py's rows into the one table it prints.
+# --quick skips the 10M-ship cluster (the slow part: about 30 s here with
+# today's turn, at most about 3 minutes: bench/scale.py fits it to a budget).
+# A part that fails does not stop the others; the exit status is then 1.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ $# -gt 0 ]; then
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
     build=$(mkdir -p "$1" && cd "$1" && pwd)
     shift
 else
     build=$root/build
 fi
 python=/usr/bin/python3
+quick=
+n=$#
+while [ "$n" -gt 0 ]; do # drop --quick from the arguments that go to bench.py
+    a=$1
+    shift
+    n=$((n - 1))
+    if [ "$a" = --quick ]; then quick=--quick; else set -- "$@" "$a"; fi
+done
 
 log=$(mktemp "${TMPDIR:-/tmp}/vr-bench-build.XXXXXX")
 trap 'rm -f "$log"' EXIT
@@ -29,13 +45,24 @@ quiet() { # runs a build step; shows its output only when it fails
 if [ ! -f "$build/CMakeCache.txt" ]; then
     quiet cmake -S "$root" -B "$build" -DPython3_EXECUTABLE=$python
 fi
-targets="--target vr-coordinator vr-worker vrctl vr-bench-zmq-rtt"
+targets="--target vr-coordinator vr-worker vrctl vr-bench-zmq-rtt vr-bench-turn"
 # a tree configured before bench/CMakeLists.txt had targets needs a re-configure
 if ! cmake --build "$build" -j2 $targets >"$log" 2>&1; then
     quiet cmake "$build"
     quiet cmake --build "$build" -j2 $targets
 fi
 rm -f "$log"
-trap - EXIT
 
-exec "$python" "$root/bench/bench.py" "$build" "$@"
+backbone=$(mktemp "${TMPDIR:-/tmp}/vr-bench-backbone.XXXXXX")
+trap 'rm -f "$backbone"' EXIT
+# a failed part does not stop the others; the exit status tells
+status=0
+if "$python" "$root/bench/bench.py" "$build" "$@" >"$backbone"; then
+    with="--backbone $backbone"
+else
+    echo "bench/run.sh: bench/bench.py failed (see above); its rows are missing from the table" >&2
+    with=
+    status=1
+fi
+"$python" "$root/bench/scale.py" "$build" $with $quick || status=1
+exit $status
