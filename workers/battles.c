@@ -208,6 +208,8 @@ int vr__battles(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
             c->fleets_capacity[f] -= c->ships_cargo[r];
             vr_ent_free(c, VR_TAB_ships, vr_ent_id(c, VR_TAB_ships, r));
             if (--c->fleets_ships[f] == 0) {
+                if ((rc = vr__economy_lose_cargo(sim, c, f)))
+                    goto out;
                 c->fleets_upkeep[f] = 0; /* a freed fleet costs nothing */
                 c->fleets_capacity[f] = 0;
                 vr_ent_free(c, VR_TAB_fleets, vr_ent_id(c, VR_TAB_fleets, f));

@@ -169,7 +169,11 @@ int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
         float own = (float)c->fleets_ships[f];
         float *o = col + (size_t)n * 11;
         o[0] = own, o[1] = enemy, o[2] = friendly - own > 0 ? friendly - own : 0, o[3] = edist;
-        o[4] = xdist, o[5] = adist, o[6] = 0.0f /* cargo */, o[7] = v.threat[me - 1];
+        float load = 0;
+        for (int r = 0; r < VR_NRES; r++)
+            load += (float)c->fleets_cargo[(size_t)f * VR_NRES + (size_t)r];
+        float fill = c->fleets_capacity[f] > 0 ? load / (float)c->fleets_capacity[f] : 0.0f;
+        o[4] = xdist, o[5] = adist, o[6] = fill > 1.0f ? 1.0f : fill, o[7] = v.threat[me - 1];
         o[8] = 1.0f /* health */, o[9] = 1.0f /* morale */;
         row[n] = f;
         id[n] = vr_ent_id(c, VR_TAB_fleets, f);

@@ -10,8 +10,10 @@
  * ledger (the "ledger" table), so the auditor can check that every resource
  * is conserved: totals now == totals at turn 0 + produced - consumed -
  * destroyed.  Goods are whole units and credits milli-credits: exact.
- * Not yet driven here: mining, hauling and trade orders (economy.c has them;
- * the AI's mine/trade choices will issue them).
+ *   mining and hauling: a fleet that chose "mine" standing at a system with an
+ *                asteroid field mines it into its hold; one that chose "trade"
+ *                (or "defend") at a system with its faction's planet unloads
+ * Not yet driven here: market trade orders (economy.c has them).
  */
 #include "sim_internal.h"
 
@@ -167,7 +169,46 @@ int vr__economy(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
         if (c->factions_treasury[o - 1] >= BUILD_RESERVE * sim->design_credits[d->index])
             q[0] = d->index, queued++;
     }
-    if ((rc = vr_econ_produce(&v, &l)) || (rc = vr_econ_upkeep(&v, &l)))
+    /* tasks follow position and the AI's choice (a pure function of state):
+     * chose mine and stands at a system with an asteroid field: mine it;
+     * chose trade, stands at its faction's home system with cargo: unload
+     * into the home planet; otherwise nothing */
+    uint32_t nsys = c->tables[VR_TAB_systems].count;
+    uint32_t *sys_ast = malloc((nsys ? nsys : 1) * sizeof *sys_ast);
+    uint32_t *sys_planet = malloc((nsys ? nsys : 1) * sizeof *sys_planet);
+    if (!sys_ast || !sys_planet) {
+        free(sys_ast), free(sys_planet);
+        return -ENOMEM;
+    }
+    memset(sys_ast, 0xff, (nsys ? nsys : 1) * sizeof *sys_ast);
+    memset(sys_planet, 0xff, (nsys ? nsys : 1) * sizeof *sys_planet);
+    for (uint32_t a = c->tables[VR_TAB_asteroids].count; a-- > 0;) /* lowest row wins */
+        sys_ast[c->nodes_system[c->asteroids_node[a]]] = a;
+    for (uint32_t p = v.nplanets; p-- > 0;)
+        if (c->planets_owner[p])
+            sys_planet[c->nodes_system[c->planets_node[p]]] = p;
+    for (uint32_t f = 0; f < v.nfleets; f++) {
+        c->fleets_task[f] = VR_TASK_NONE;
+        if (!(c->gen[VR_TAB_fleets][f] & 1) || c->fleets_next[f] != c->fleets_at[f] || c->fleets_capacity[f] <= 0)
+            continue;
+        uint32_t at = c->fleets_at[f], pl = sys_planet[at];
+        int64_t load = 0;
+        for (int r = 0; r < VR_NRES; r++)
+            load += c->fleets_cargo[(size_t)f * VR_NRES + (size_t)r];
+        if (c->fleets_choice[f] == 3 /* mine */ && sys_ast[at] != UINT32_MAX) {
+            c->fleets_task[f] = VR_TASK_MINE;
+            c->fleets_target[f] = sys_ast[at];
+            c->fleets_mine_rate[f] = c->fleets_capacity[f] / 4 + 1;
+        } else if (load > 0 && pl != UINT32_MAX && c->planets_owner[pl] == c->fleets_faction[f] &&
+                   (c->fleets_choice[f] == 4 /* trade */ || c->fleets_choice[f] == 1 /* defend */)) {
+            c->fleets_task[f] = VR_TASK_UNLOAD_PLANET;
+            c->fleets_target[f] = pl;
+        }
+    }
+    free(sys_ast);
+    free(sys_planet);
+    if ((rc = vr_econ_produce(&v, &l)) || (rc = vr_econ_upkeep(&v, &l)) || (rc = vr_econ_mine(&v, &l)) ||
+        (rc = vr_econ_haul(&v, &l)))
         return rc;
     vr_econ_built built[256];
     uint32_t nbuilt = 0;
@@ -204,4 +245,23 @@ int vr__economy_check(vr_sim *sim, vr_cols *c, char *err, size_t errlen)
     vr_ledger l;
     ledger_load(c, &l);
     return vr_econ_check(&v, &l, c->ledger_start, err, errlen);
+}
+
+int vr__economy_lose_cargo(vr_sim *sim, vr_cols *c, uint32_t fleet)
+{
+    int64_t load = 0;
+    for (int r = 0; r < VR_NRES; r++)
+        load += c->fleets_cargo[(size_t)fleet * VR_NRES + (size_t)r];
+    if (load == 0)
+        return 0;
+    int rc = design_costs(sim);
+    if (rc || c->tables[VR_TAB_ledger].count != 1)
+        return rc ? rc : -VR_EBADARG;
+    vr_econ_view v;
+    make_view(sim, c, &v);
+    vr_ledger l;
+    ledger_load(c, &l);
+    if ((rc = vr_econ_destroy_cargo(&v, &l, fleet)) == 0)
+        ledger_store(c, &l);
+    return rc;
 }

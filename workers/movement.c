@@ -172,6 +172,11 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
             return -ENOMEM;
         }
         for (uint32_t k = 0; k < ndisband; k++) {
+            int lrc = vr__economy_lose_cargo(sim, c, disband[k]);
+            if (lrc) {
+                free(gone), free(disband);
+                return lrc;
+            }
             gone[disband[k]] = 1;
             c->fleets_upkeep[disband[k]] = 0; /* a freed fleet costs nothing */
             c->fleets_capacity[disband[k]] = 0;

@@ -44,7 +44,8 @@ static int build_stats(vr_sim *sim)
         s->evasion = d[i].md;
         s->morale = d[i].leadership < 2 ? 2 : d[i].leadership > 12 ? 12 : d[i].leadership;
         s->speed = d[i].speed > 1.0f ? d[i].speed * SPEED_SCALE : SPEED_SCALE;
-        s->cargo = strstr(type, "transport") || strstr(type, "freighter") || strstr(type, "miner") ? 500 : 0;
+        /* every hull has a small hold; freighters, miners and transports a big one */
+        s->cargo = strstr(type, "transport") || strstr(type, "freighter") || strstr(type, "miner") ? 500 : 20;
         sim->design_hull[i] = s->hull;
     }
     return 0;

@@ -50,6 +50,8 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
 int vr__economy_genesis(vr_sim *sim, vr_cols *c);
 int vr__economy(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
 int vr__economy_check(vr_sim *sim, vr_cols *c, char *err, size_t errlen);
+/* A fleet about to be freed loses its cargo, recorded as destroyed. */
+int vr__economy_lose_cargo(vr_sim *sim, vr_cols *c, uint32_t fleet);
 
 /* A ship costs its price / VR_UPKEEP_DIVISOR in upkeep every turn. */
 #define VR_UPKEEP_DIVISOR 100000

@@ -131,6 +131,58 @@ START_TEST(test_fleet_cap_stops_production)
 }
 END_TEST
 
+/* A fleet that chose "mine" standing at a system with an asteroid field mines
+ * into its hold; unloading at its faction's planet is a recorded haul; a
+ * fleet freed with cargo loses it as recorded destruction. */
+START_TEST(test_mine_haul_and_lose_cargo)
+{
+    world w;
+    world_init(&w, "mine", 60);
+    vr_cols *c = &w.c;
+    ck_assert_int_eq(vr_arena_begin(w.a, c), 0);
+    uint32_t ast_sys = c->nodes_system[c->asteroids_node[0]];
+    uint32_t f = 0;
+    int64_t reserve = c->asteroids_reserve[0];
+    c->fleets_at[f] = c->fleets_next[f] = c->fleets_dest[f] = ast_sys;
+    c->fleets_choice[f] = 3; /* mine */
+    ck_assert_int_gt(c->fleets_capacity[f], 0);
+    vr_turn_stats st;
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(vr__economy(w.sim, c, 1, &st), 0);
+    int64_t ore = c->fleets_cargo[(size_t)f * VR_NRES + VR_RES_ORE];
+    ck_assert_int_gt(ore, 0);
+    ck_assert_int_eq(c->asteroids_reserve[0], reserve - ore);
+    ck_assert_int_eq(c->ledger_amount[VR_CAUSE_MINED * VR_NLEDGER + VR_RES_ORE], ore);
+    char why[256] = "";
+    ck_assert_msg(vr__economy_check(w.sim, c, why, sizeof why) == 0, "%s", why);
+    /* at a system with a planet of its own faction, choosing trade: unload */
+    uint32_t p = 0;
+    while (c->planets_owner[p] == 0)
+        p++;
+    uint32_t home = c->nodes_system[c->planets_node[p]];
+    c->fleets_faction[f] = c->planets_owner[p];
+    c->fleets_at[f] = c->fleets_next[f] = c->fleets_dest[f] = home;
+    c->fleets_choice[f] = 4; /* trade */
+    int64_t stock = c->planets_stock[(size_t)p * VR_NRES + VR_RES_ORE];
+    ck_assert_int_eq(vr__economy(w.sim, c, 2, &st), 0);
+    ck_assert_int_eq(c->fleets_cargo[(size_t)f * VR_NRES + VR_RES_ORE], 0);
+    ck_assert_int_ge(c->planets_stock[(size_t)p * VR_NRES + VR_RES_ORE], stock + ore);
+    ck_assert_int_eq(c->ledger_amount[VR_CAUSE_HAULED * VR_NLEDGER + VR_RES_ORE], ore);
+    ck_assert_msg(vr__economy_check(w.sim, c, why, sizeof why) == 0, "%s", why);
+    /* mine again, then lose the cargo with the fleet */
+    c->fleets_at[f] = c->fleets_next[f] = c->fleets_dest[f] = ast_sys;
+    c->fleets_choice[f] = 3;
+    ck_assert_int_eq(vr__economy(w.sim, c, 3, &st), 0);
+    int64_t more = c->fleets_cargo[(size_t)f * VR_NRES + VR_RES_ORE];
+    ck_assert_int_gt(more, 0);
+    ck_assert_int_eq(vr__economy_lose_cargo(w.sim, c, f), 0);
+    ck_assert_int_eq(c->fleets_cargo[(size_t)f * VR_NRES + VR_RES_ORE], 0);
+    ck_assert_int_eq(c->ledger_amount[VR_CAUSE_DESTROYED * VR_NLEDGER + VR_RES_ORE], more);
+    ck_assert_msg(vr__economy_check(w.sim, c, why, sizeof why) == 0, "%s", why);
+    world_fini(&w);
+}
+END_TEST
+
 int main(void)
 {
     vt_init();
@@ -140,6 +192,7 @@ int main(void)
     tcase_add_test(tc, test_turns_conserve_and_build);
     tcase_add_test(tc, test_unrecorded_change_is_reported);
     tcase_add_test(tc, test_fleet_cap_stops_production);
+    tcase_add_test(tc, test_mine_haul_and_lose_cargo);
     tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
