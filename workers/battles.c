@@ -194,6 +194,7 @@ int vr__battles(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
                 c->fleets_dest[f] = to;
                 c->fleets_next[f] = to;
                 c->fleets_progress[f] = 0.0f;
+                c->fleets_route_dest[f] = UINT32_MAX; /* off its route */
             }
         }
     }

@@ -214,6 +214,7 @@ int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
         uint32_t f = row[i], to = destination(c, &v, f, c->fleets_at[f], choice[i]);
         c->fleets_dest[f] = to;
+        c->fleets_route_dest[f] = UINT32_MAX; /* a new decision plans a new route */
         c->fleets_choice[f] = choice[i];
         st->m[VR_M_decisions]++;
         uint64_t did;

@@ -65,10 +65,12 @@ void vr_sim_capacity(const vr_scenario *s, uint32_t cap[VR_NTABLES])
     cap[VR_TAB_asteroids] = n * MAXASTEROIDS;
     cap[VR_TAB_stations] = n;
     cap[VR_TAB_fleets] = s->fleets + s->fleets / 8 + 16;
-    /* fleets have 1..VR_MAX_FLEET_SHIPS ships, 10.5 on average: 12 per fleet
-     * plus a margin holds the total by many standard deviations (a fuller
-     * arena is reported as -VR_EFULL, never overrun) */
-    cap[VR_TAB_ships] = cap[VR_TAB_fleets] * 12 + 4 * VR_MAX_FLEET_SHIPS + 1024;
+    /* fleets have 1..VR_MAX_FLEET_SHIPS ships, 10.5 on average (standard
+     * deviation 5.8): 11 per fleet plus a margin holds the total by tens of
+     * standard deviations for large universes and the margin covers small
+     * ones (a fuller arena is reported as -VR_EFULL, never overrun;
+     * production stops at 15/16) */
+    cap[VR_TAB_ships] = cap[VR_TAB_fleets] * 11 + 4 * VR_MAX_FLEET_SHIPS + 1024;
     cap[VR_TAB_findings] = 1024;
     cap[VR_TAB_markets] = 1;
     cap[VR_TAB_ledger] = 1;
@@ -498,6 +500,7 @@ int vr__spawn_built(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k, uint16_t
     c->fleets_faction[row] = faction;
     c->fleets_at[row] = c->fleets_next[row] = c->fleets_dest[row] = sys;
     c->fleets_choice[row] = 0xff;
+    c->fleets_route_dest[row] = UINT32_MAX;
     ship_init(sim, c, (uint32_t)sid, row, faction, &sim->stats[design]);
     c->fleets_ships[row] = 1;
     c->fleets_speed[row] = sim->stats[design].speed;
@@ -526,6 +529,7 @@ int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k)
     c->fleets_dest[row] = dest;
     c->fleets_progress[row] = 0.0f;
     c->fleets_choice[row] = 0xff; /* no decision yet */
+    c->fleets_route_dest[row] = UINT32_MAX; /* no route yet */
     float slowest = INFINITY;
     uint32_t made = 0;
     for (uint32_t j = 0; j < nships; j++) {

@@ -7,7 +7,9 @@
  * faction it is at war with stood when the turn began is intercepted: it
  * stops there (and combat follows).
  * Routes are shortest paths over the hyperlanes from the pathfinder (path.c:
- * contraction hierarchies with a result cache), asked one hop at a time.
+ * contraction hierarchies); each fleet keeps the next 16 systems of its route
+ * in the arena and asks again only when they run out or its destination
+ * changes.
  * Fleets are processed in row order and disbanded fleets are replaced after
  * the loop, in row order, so the result never depends on timing.
  */
@@ -36,19 +38,6 @@ static int ensure_paths(vr_sim *sim, const vr_cols *c)
     return rc;
 }
 
-/* Next system on a shortest path from at to dest (one cached CH query). */
-static int next_hop(vr_sim *sim, uint32_t at, uint32_t dest, uint32_t *next, vr_turn_stats *st)
-{
-    double cost;
-    long r = vr_path_batch(sim->pf, &at, &dest, 1, &cost, next);
-    st->m[VR_M_paths]++;
-    if (r < 0)
-        return (int)r;
-    if (r > 0) /* unreachable: stay (the galaxy is connected, so never) */
-        *next = at;
-    return 0;
-}
-
 static float lane_length(const vr_cols *c, uint32_t a, uint32_t b)
 {
     uint32_t l = c->systems_lane_begin[a], e = l + c->systems_lane_count[a];
@@ -57,6 +46,39 @@ static float lane_length(const vr_cols *c, uint32_t a, uint32_t b)
             return c->lanes_length[l];
     return 0.0f;
 }
+
+/* Next system on the way from at to dest for fleet i.  The fleet keeps the
+ * next VR_ROUTE systems of its shortest path in the arena (fleets.route), so
+ * the pathfinder is asked once per VR_ROUTE hops instead of at every system,
+ * and a restarted worker follows the very same route (it is state). */
+#define VR_ROUTE 16
+static int next_hop(vr_sim *sim, vr_cols *c, uint32_t i, uint32_t at, uint32_t dest, uint32_t *next,
+                    vr_turn_stats *st)
+{
+    uint32_t *route = c->fleets_route + (size_t)i * VR_ROUTE;
+    if (c->fleets_route_dest[i] == dest && c->fleets_route_pos[i] < c->fleets_route_len[i] &&
+        lane_length(c, at, route[c->fleets_route_pos[i]]) > 0.0f) { /* still continues from here */
+        *next = route[c->fleets_route_pos[i]++];
+        return 0;
+    }
+    st->m[VR_M_paths]++;
+    if (!sim->path_buf && !(sim->path_buf = malloc((size_t)sim->n * sizeof *sim->path_buf)))
+        return -ENOMEM;
+    double cost;
+    long len = vr_path_query(sim->pf, at, dest, &cost, sim->path_buf, sim->n);
+    c->fleets_route_len[i] = c->fleets_route_pos[i] = 0;
+    c->fleets_route_dest[i] = dest;
+    if (len == -VR_ENOPATH || len < 2) { /* unreachable (never: the galaxy is connected) */
+        *next = at;
+        return len < 0 && len != -VR_ENOPATH ? (int)len : 0;
+    }
+    *next = sim->path_buf[1];
+    uint32_t keep = (uint32_t)len - 2 < VR_ROUTE ? (uint32_t)len - 2 : VR_ROUTE;
+    memcpy(route, sim->path_buf + 2, keep * sizeof *route);
+    c->fleets_route_len[i] = (uint8_t)keep;
+    return 0;
+}
+
 
 int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
 {
@@ -128,7 +150,7 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
             }
             if (next[i] == at[i]) {
                 uint64_t tp = vr__clock_ns();
-                int prc = next_hop(sim, at[i], dest[i], &next[i], &st);
+                int prc = next_hop(sim, c, i, at[i], dest[i], &next[i], &st);
                 st.m[VR_M_paths_ns] += vr__clock_ns() - tp;
                 if (prc) {
                     free(disband), free(sbeg), free(sfac);

@@ -84,6 +84,7 @@ void vr_sim_destroy(vr_sim **sim)
         return;
     vr_sim *x = *sim;
     vr_pathfinder_destroy(&x->pf);
+    free(x->path_buf);
     vr_graph_destroy(&x->graph);
     free(x->stats);
     free(x->design_hull);

@@ -31,6 +31,7 @@ struct vr_sim {
      * lanes, which do not change after turn 0) */
     vr_graph *graph;
     vr_pathfinder *pf;
+    uint32_t *path_buf;       /* scratch: a whole path (n systems at most) */
     uint32_t n;
 };
 
