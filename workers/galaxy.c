@@ -295,6 +295,21 @@ static int alloc_rows(vr_cols *c, uint32_t table, uint32_t n)
     return 0;
 }
 
+/* Lays out a CSR from per-source degrees: begin[v] = running sum, count[v]
+ * = 0 (filled by the caller), and allocates the rows of `table`.  Returns
+ * 0 or -VR_EFULL. */
+static int csr_layout(vr_cols *c, uint32_t table, const uint32_t *deg, uint32_t n, uint32_t *begin,
+                      uint32_t *count)
+{
+    uint32_t acc = 0;
+    for (uint32_t v = 0; v < n; v++) {
+        begin[v] = acc;
+        count[v] = 0;
+        acc += deg[v];
+    }
+    return alloc_rows(c, table, acc);
+}
+
 static uint32_t add_node(vr_cols *c, uint32_t sys, uint8_t kind, float x, float y)
 {
     uint64_t id;
@@ -419,13 +434,7 @@ static int build_internal(vr_sim *sim, vr_cols *c)
             deg[eb[k].a]++, deg[eb[k].b]++;
         for (uint32_t l = 0; l < c->tables[VR_TAB_lanes].count; l++)
             deg[c->lanes_gate[l]]++;
-        uint32_t acc = 0;
-        for (uint32_t v = 0; v < nn; v++) {
-            c->nodes_edge_begin[v] = acc;
-            c->nodes_edge_count[v] = 0;
-            acc += deg[v];
-        }
-        rc = alloc_rows(c, VR_TAB_edges, acc);
+        rc = csr_layout(c, VR_TAB_edges, deg, nn, c->nodes_edge_begin, c->nodes_edge_count);
     }
     if (!rc) {
 #define PUT(FROM, TO, COST, LANE)                                                         \
@@ -583,13 +592,7 @@ int vr_sim_genesis(vr_sim *sim, vr_cols *c)
     }
     for (int64_t i = 0; i < m; i++)
         deg[edges[i] >> 32]++, deg[(uint32_t)edges[i]]++;
-    uint32_t acc = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        c->systems_lane_begin[i] = acc;
-        c->systems_lane_count[i] = 0;
-        acc += deg[i];
-    }
-    rc = alloc_rows(c, VR_TAB_lanes, acc);
+    rc = csr_layout(c, VR_TAB_lanes, deg, n, c->systems_lane_begin, c->systems_lane_count);
     for (int64_t i = 0; !rc && i < m; i++) {
         uint32_t a = (uint32_t)(edges[i] >> 32), b = (uint32_t)edges[i];
         float d = dist(c, a, b);
