@@ -5,6 +5,7 @@
  *   upkeep       fleets cost their owner credits each turn (unpaid: flagged)
  *   build        owned planets with credits to spare queue a ship of their
  *                faction; paid-in-full entries become new one-ship fleets
+ *   trade        owned planets sell their surplus goods to the market
  *   prices       the market's prices follow its stock
  * Every change goes through economy.c and is recorded in the universe's
  * ledger (the "ledger" table), so the auditor can check that every resource
@@ -13,7 +14,6 @@
  *   mining and hauling: a fleet that chose "mine" standing at a system with an
  *                asteroid field mines it into its hold; one that chose "trade"
  *                (or "defend") at a system with its faction's planet unloads
- * Not yet driven here: market trade orders (economy.c has them).
  */
 #include "sim_internal.h"
 
@@ -24,6 +24,7 @@
 
 #define TAX 50                /* milli-credits per population unit per turn */
 #define BUILD_RESERVE 4       /* queue a ship when the treasury holds 4x its cost */
+#define SURPLUS 200           /* goods a planet keeps before selling to the market */
 
 _Static_assert(VR_NCAUSES * VR_NLEDGER == 50, "ledger.amount lanes in components.def");
 _Static_assert(VR_NCAUSES == 10, "ledger.events lanes in components.def");
@@ -209,6 +210,23 @@ int vr__economy(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
     free(sys_planet);
     if ((rc = vr_econ_produce(&v, &l)) || (rc = vr_econ_upkeep(&v, &l)) || (rc = vr_econ_mine(&v, &l)) ||
         (rc = vr_econ_haul(&v, &l)))
+        return rc;
+    /* trade: owned planets sell a tenth of their stock above SURPLUS to the
+     * market (in planet order), so prices follow what is produced */
+    uint32_t norders = 0;
+    vr_trade_order *orders = malloc(((size_t)v.nplanets * VR_NRES + 1) * sizeof *orders);
+    if (!orders)
+        return -ENOMEM;
+    for (uint32_t p = 0; p < v.nplanets; p++)
+        for (int r = 0; c->planets_owner[p] && r < VR_NRES; r++) {
+            int64_t extra = c->planets_stock[(size_t)p * VR_NRES + (size_t)r] - SURPLUS;
+            if (extra >= 10)
+                orders[norders++] = (vr_trade_order){.market = 0, .kind = VR_HOLD_PLANET, .index = p,
+                                                     .res = (uint32_t)r, .qty = -(extra / 10)};
+        }
+    rc = vr_econ_trade(&v, &l, orders, norders);
+    free(orders);
+    if (rc)
         return rc;
     vr_econ_built built[256];
     uint32_t nbuilt = 0;

@@ -80,6 +80,16 @@ START_TEST(test_turns_conserve_and_build)
     ck_assert_uint_gt(sum.m[VR_M_produced], 0);
     ck_assert_uint_gt(sum.m[VR_M_economy_ns], 0);
     ck_assert_uint_gt(c->tables[VR_TAB_fleets].live, w.s.fleets); /* ships were built */
+    /* planets sold surplus to the market, and its prices followed the stock */
+    ck_assert_int_gt(amount[VR_CAUSE_TRADED * VR_NLEDGER + VR_RES_CREDITS], 0);
+    int moved = 0;
+    for (int r = 0; r < VR_NRES; r++) {
+        int64_t stock = c->markets_stock[r], price = c->markets_price[r], base = c->markets_base[r];
+        if (stock > c->markets_target[r])
+            ck_assert_int_le(price, base);
+        moved |= price != base;
+    }
+    ck_assert(moved);
     ck_assert_uint_eq(sum.m[VR_M_findings], 0);
     world_fini(&w);
 }
