@@ -238,7 +238,7 @@ int vr__economy(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
     /* ships paid in full become new fleets at their planet's system */
     for (uint32_t k = 0; k < nbuilt; k++) {
         uint32_t sys = c->nodes_system[c->planets_node[built[k].planet]];
-        rc = vr__spawn_built(sim, c, turn, k, (uint16_t)built[k].owner, built[k].design, sys);
+        rc = vr__spawn_built(sim, c, (uint16_t)built[k].owner, built[k].design, sys);
         if (rc == -VR_EFULL) { /* no room after all: the ship is not launched */
             st->m[VR_M_unlaunched]++;
             continue;

@@ -493,10 +493,8 @@ static void ship_init(vr_sim *sim, vr_cols *c, uint32_t r, uint32_t fleet, uint1
     c->fleets_capacity[fleet] += d->cargo;
 }
 
-int vr__spawn_built(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k, uint16_t faction, uint32_t design,
-                    uint32_t sys)
+int vr__spawn_built(vr_sim *sim, vr_cols *c, uint16_t faction, uint32_t design, uint32_t sys)
 {
-    (void)turn, (void)k;
     if (design >= sim->ndesigns)
         return -VR_EBADARG;
     uint64_t id, sid;

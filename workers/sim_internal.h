@@ -58,9 +58,8 @@ int vr__economy_lose_cargo(vr_sim *sim, vr_cols *c, uint32_t fleet);
 #define VR_UPKEEP_DIVISOR 100000
 
 /* A new fleet of one ship of `design` for faction at system sys (a ship
- * built by production); stream key (turn, k). */
-int vr__spawn_built(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k, uint16_t faction, uint32_t design,
-                    uint32_t sys);
+ * built by production). */
+int vr__spawn_built(vr_sim *sim, vr_cols *c, uint16_t faction, uint32_t design, uint32_t sys);
 
 /* AI decisions (decisions.c): fleets at their destination choose a new one. */
 int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);

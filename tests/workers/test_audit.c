@@ -6,8 +6,7 @@
  * what it reports; the findings ring keeps the newest findings when full.
  */
 #include "audit.h"
-#include "vr_sim.h"
-#include "vr_test_shm.h"
+#include "vr_test_world.h"
 
 #include <check.h>
 #include <math.h>
@@ -18,30 +17,17 @@ typedef struct world {
     vr_cols c;
     char seg[VR_SEGNAME_MAX];
     vr_scenario s;
+    vr_sim *sim;
 } world;
 
 static void world_init(world *w, const char *tag)
 {
     memset(w, 0, sizeof *w);
     w->s = (vr_scenario){.seed = 9, .universe = 1, .systems = 120, .fleets = 200, .factions = 4};
-    vr_arena_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.seed = w->s.seed;
-    vr_sim_capacity(&w->s, spec.capacity);
-    vt_segname(w->seg, sizeof w->seg, tag);
-    ck_assert_int_eq(vr_arena_create(&w->a, w->seg, &spec, 0600), 0);
-    ck_assert_int_eq(vr_arena_begin(w->a, &w->c), 0);
-    vr_sim *sim = NULL;
-    ck_assert_int_eq(vr_sim_new(&sim, &w->s), 0);
-    ck_assert_int_eq(vr_sim_genesis(sim, &w->c), 0);
-    vr_sim_destroy(&sim);
+    vt_world_make(tag, &w->s, w->seg, sizeof w->seg, &w->a, &w->c, &w->sim);
 }
 
-static void world_fini(world *w)
-{
-    vr_arena_detach(&w->a);
-    ck_assert_int_eq(shm_unlink(w->seg), 0);
-}
+static void world_fini(world *w) { vt_world_drop(w->seg, &w->a, &w->sim); }
 
 static vr_audit_params params(const world *w, uint64_t turn)
 {

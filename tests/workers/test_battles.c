@@ -9,7 +9,7 @@
  */
 #include "audit.h"
 #include "sim_internal.h"
-#include "vr_test_shm.h"
+#include "vr_test_world.h"
 
 #include <check.h>
 #include <string.h>
@@ -36,7 +36,6 @@ static void arrange(world *w, int war)
     c->relations_state[0 * nf + 1] = c->relations_state[1 * nf + 0] = war ? 1 : 0;
     w->fa = w->fb = UINT32_MAX;
     w->sys = 5;
-    uint32_t to = c->lanes_to[c->systems_lane_begin[w->sys]];
     for (uint32_t f = 0; f < c->tables[VR_TAB_fleets].count; f++) {
         uint16_t fac = c->fleets_faction[f];
         if (fac == 1 && w->fa == UINT32_MAX)
@@ -51,7 +50,6 @@ static void arrange(world *w, int war)
         c->fleets_at[f] = c->fleets_next[f] = c->fleets_dest[f] = w->sys;
         c->fleets_progress[f] = 0.0f;
     }
-    (void)to;
     ck_assert_uint_ne(w->fa, UINT32_MAX);
     ck_assert_uint_ne(w->fb, UINT32_MAX);
 }
@@ -60,24 +58,11 @@ static void world_init(world *w, const char *tag, int war)
 {
     memset(w, 0, sizeof *w);
     w->s = (vr_scenario){.seed = 4, .universe = 0, .systems = 60, .fleets = 40, .factions = 3};
-    vr_arena_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.seed = w->s.seed;
-    vr_sim_capacity(&w->s, spec.capacity);
-    vt_segname(w->seg, sizeof w->seg, tag);
-    ck_assert_int_eq(vr_arena_create(&w->a, w->seg, &spec, 0600), 0);
-    ck_assert_int_eq(vr_arena_begin(w->a, &w->c), 0);
-    ck_assert_int_eq(vr_sim_new(&w->sim, &w->s), 0);
-    ck_assert_int_eq(vr_sim_genesis(w->sim, &w->c), 0);
+    vt_world_make(tag, &w->s, w->seg, sizeof w->seg, &w->a, &w->c, &w->sim);
     arrange(w, war);
 }
 
-static void world_fini(world *w)
-{
-    vr_sim_destroy(&w->sim);
-    vr_arena_detach(&w->a);
-    ck_assert_int_eq(shm_unlink(w->seg), 0);
-}
+static void world_fini(world *w) { vt_world_drop(w->seg, &w->a, &w->sim); }
 
 START_TEST(test_war_means_battle_and_aftermath)
 {
@@ -205,10 +190,5 @@ int main(void)
     tcase_add_test(tc, test_interception);
     tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    int left = vt_finish();
-    return failed != 0 || left != 0;
+    return vt_run(s);
 }

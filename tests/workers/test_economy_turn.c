@@ -11,7 +11,7 @@
 #include "audit.h"
 #include "economy.h"
 #include "sim_internal.h"
-#include "vr_test_shm.h"
+#include "vr_test_world.h"
 
 #include <check.h>
 #include <string.h>
@@ -28,24 +28,11 @@ static void world_init(world *w, const char *tag, uint32_t fleets)
 {
     memset(w, 0, sizeof *w);
     w->s = (vr_scenario){.seed = 12, .universe = 0, .systems = 80, .fleets = fleets, .factions = 3};
-    vr_arena_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.seed = w->s.seed;
-    vr_sim_capacity(&w->s, spec.capacity);
-    vt_segname(w->seg, sizeof w->seg, tag);
-    ck_assert_int_eq(vr_arena_create(&w->a, w->seg, &spec, 0600), 0);
-    ck_assert_int_eq(vr_arena_begin(w->a, &w->c), 0);
-    ck_assert_int_eq(vr_sim_new(&w->sim, &w->s), 0);
-    ck_assert_int_eq(vr_sim_genesis(w->sim, &w->c), 0);
+    vt_world_make(tag, &w->s, w->seg, sizeof w->seg, &w->a, &w->c, &w->sim);
     ck_assert_int_eq(vr_arena_publish(w->a, 0, vr_arena_hash(w->a)), 0);
 }
 
-static void world_fini(world *w)
-{
-    vr_sim_destroy(&w->sim);
-    vr_arena_detach(&w->a);
-    ck_assert_int_eq(shm_unlink(w->seg), 0);
-}
+static void world_fini(world *w) { vt_world_drop(w->seg, &w->a, &w->sim); }
 
 /* Runs whole turns first..last, publishing each; sums the metrics. */
 static void run(world *w, uint64_t first, uint64_t last, vr_turn_stats *sum)
@@ -205,10 +192,5 @@ int main(void)
     tcase_add_test(tc, test_mine_haul_and_lose_cargo);
     tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    int left = vt_finish();
-    return failed != 0 || left != 0;
+    return vt_run(s);
 }
