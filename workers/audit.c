@@ -77,11 +77,14 @@ static void cheap(ctx *x)
             finding(x, VR_AUDIT_TABLE_COUNTS, t, 0, (double)s->count);
     }
     uint32_t nsys = c->tables[VR_TAB_systems].count, nf = c->tables[VR_TAB_fleets].count;
+    uint32_t nnodes = c->tables[VR_TAB_nodes].count;
     for (uint32_t f = 0; f < nf; f++) {
         if (!alive(c, VR_TAB_fleets, f))
             continue;
         if (c->fleets_at[f] >= nsys || c->fleets_next[f] >= nsys || c->fleets_dest[f] >= nsys ||
-            !(c->fleets_progress[f] >= 0.0f))
+            !(c->fleets_progress[f] >= 0.0f) || c->fleets_node[f] >= nnodes ||
+            c->nodes_system[c->fleets_node[f]] != c->fleets_at[f] || c->fleets_dest_node[f] >= nnodes ||
+            c->nodes_system[c->fleets_dest_node[f]] != c->fleets_dest[f] || !isfinite(c->fleets_leg[f]))
             finding(x, VR_AUDIT_FLEET_POSITION, VR_TAB_fleets, f, (double)c->fleets_at[f]);
         if (c->fleets_ships[f] > 0 && !(c->fleets_speed[f] > 0.0f && isfinite(c->fleets_speed[f])))
             finding(x, VR_AUDIT_FLEET_SPEED, VR_TAB_fleets, f, (double)c->fleets_speed[f]);

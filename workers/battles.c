@@ -192,8 +192,10 @@ int vr__battles(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
                 /* the fleet falls back along its system's first lane */
                 uint32_t to = c->lanes_to[c->systems_lane_begin[c->fleets_at[f]]];
                 c->fleets_dest[f] = to;
+                c->fleets_dest_node[f] = c->systems_node_begin[to]; /* its star */
                 c->fleets_next[f] = to;
                 c->fleets_progress[f] = 0.0f;
+                c->fleets_leg[f] = 0.0f; /* movement measures the leg */
                 c->fleets_route_dest[f] = UINT32_MAX; /* off its route */
             }
         }

@@ -129,6 +129,18 @@ static uint32_t destination(const vr_cols *c, const view *v, uint32_t f, uint32_
     }
 }
 
+/* The node of system s a fleet choosing option opt heads for: the asteroid
+ * field to mine, a planet to trade, else the star. */
+static uint32_t body(const vr_cols *c, uint32_t s, int opt)
+{
+    uint8_t want = opt == VR_AI_MINE ? VR_NODE_ASTEROID : opt == VR_AI_TRADE ? VR_NODE_PLANET : VR_NODE_STAR;
+    uint32_t b = c->systems_node_begin[s], e = b + c->systems_node_count[s];
+    for (uint32_t k = b; k < e; k++)
+        if (c->nodes_kind[k] == want)
+            return k;
+    return b; /* the star */
+}
+
 int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
 {
     const vr_scenario *s = &sim->sc;
@@ -148,7 +160,8 @@ int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
         rc = -ENOMEM;
     for (uint32_t f = 0; rc == 0 && f < nfl; f++) {
         if (!(c->gen[VR_TAB_fleets][f] & 1) || c->fleets_next[f] != c->fleets_at[f] ||
-            c->fleets_at[f] != c->fleets_dest[f] || c->fleets_faction[f] < 1 || c->fleets_faction[f] > nf)
+            c->fleets_at[f] != c->fleets_dest[f] || c->fleets_node[f] != c->fleets_dest_node[f] ||
+            c->fleets_leg[f] != 0.0f || c->fleets_faction[f] < 1 || c->fleets_faction[f] > nf)
             continue;
         uint32_t sy = c->fleets_at[f], me = c->fleets_faction[f];
         float enemy = (float)enemies_at(c, &v, sy, me), friendly = (float)v.strength[(size_t)sy * nf + me - 1];
@@ -214,6 +227,7 @@ int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
         uint32_t f = row[i], to = destination(c, &v, f, c->fleets_at[f], choice[i]);
         c->fleets_dest[f] = to;
+        c->fleets_dest_node[f] = body(c, to, choice[i]);
         c->fleets_route_dest[f] = UINT32_MAX; /* a new decision plans a new route */
         c->fleets_choice[f] = choice[i];
         st->m[VR_M_decisions]++;

@@ -35,7 +35,6 @@
 #define MAXASTEROIDS 2
 #define LOCAL 0.4f /* internal distances, light years per unit */
 
-enum { VR_NODE_STAR = 1, VR_NODE_PLANET, VR_NODE_ASTEROID, VR_NODE_NEBULA, VR_NODE_GATE };
 
 /* Body counts of system i, drawn once so capacity and genesis agree. */
 static void bodies(const vr_scenario *s, uint32_t i, uint32_t *planets, uint32_t *asteroids,
@@ -400,8 +399,9 @@ static int build_internal(vr_sim *sim, vr_cols *c)
             c->stations_node[(uint32_t)id] = star[i];
             c->stations_owner[(uint32_t)id] = c->systems_owner[i];
         }
-        /* one gate per outgoing lane, on the side facing the neighbour */
-        uint32_t nebula = neb ? c->tables[VR_TAB_nodes].count - 1 : UINT32_MAX;
+        /* one gate per outgoing lane, on the side facing the neighbour, joined
+         * to the star only: every way through or out of a system passes its
+         * star (movement.c's two-level routing relies on it) */
         for (uint32_t l = c->systems_lane_begin[i], e = l + c->systems_lane_count[i]; l < e; l++) {
             uint32_t t = c->lanes_to[l];
             float dx = c->systems_x[t] - sx, dy = c->systems_y[t] - sy, len = c->lanes_length[l];
@@ -414,8 +414,6 @@ static int build_internal(vr_sim *sim, vr_cols *c)
             }
             c->lanes_gate[l] = g;
             EDGE(star[i], g, ndist(c, star[i], g), UINT32_MAX);
-            if (nebula != UINT32_MAX && l == c->systems_lane_begin[i]) /* the slow way round */
-                EDGE(nebula, g, 2.0f * ndist(c, nebula, g), UINT32_MAX);
         }
         c->systems_node_count[i] = c->tables[VR_TAB_nodes].count - c->systems_node_begin[i];
     }
@@ -506,6 +504,7 @@ int vr__spawn_built(vr_sim *sim, vr_cols *c, uint16_t faction, uint32_t design, 
         return rc;
     c->fleets_faction[row] = faction;
     c->fleets_at[row] = c->fleets_next[row] = c->fleets_dest[row] = sys;
+    c->fleets_node[row] = c->fleets_dest_node[row] = c->systems_node_begin[sys]; /* its star */
     c->fleets_choice[row] = 0xff;
     c->fleets_route_dest[row] = UINT32_MAX;
     ship_init(sim, c, (uint32_t)sid, row, faction, &sim->stats[design]);
@@ -534,6 +533,8 @@ int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k)
     c->fleets_at[row] = at;
     c->fleets_next[row] = at;
     c->fleets_dest[row] = dest;
+    c->fleets_node[row] = c->systems_node_begin[at]; /* stars */
+    c->fleets_dest_node[row] = c->systems_node_begin[dest];
     c->fleets_progress[row] = 0.0f;
     c->fleets_choice[row] = 0xff; /* no decision yet */
     c->fleets_route_dest[row] = UINT32_MAX; /* no route yet */

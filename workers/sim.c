@@ -85,6 +85,8 @@ void vr_sim_destroy(vr_sim **sim)
     vr_sim *x = *sim;
     vr_pathfinder_destroy(&x->pf);
     free(x->path_buf);
+    free(x->to_star), free(x->lane_w), free(x->lane_edge), free(x->lane_back);
+    free(x->present), free(x->slow);
     vr_graph_destroy(&x->graph);
     free(x->stats);
     free(x->design_hull);

@@ -8,6 +8,9 @@
 
 #include <errno.h>
 
+/* nodes.kind */
+enum { VR_NODE_STAR = 1, VR_NODE_PLANET, VR_NODE_ASTEROID, VR_NODE_NEBULA, VR_NODE_GATE };
+
 /* What a ship gets from its design (from built-in or loaded content). */
 typedef struct vr_shipstats {
     uint16_t index;
@@ -27,13 +30,39 @@ struct vr_sim {
     uint32_t *design_turns;   /* per content design: build time */
     uint32_t ndesigns, ncontent_factions;
     vr_scenario sc;
-    /* shortest paths over the hyperlanes (built on first use from the
-     * lanes, which do not change after turn 0) */
+    /* Routing on the two-level graph (movement.c, built on first use from
+     * the arena's nodes, edges and lanes, which do not change after turn 0):
+     * the overlay graph has one node per system (its star) and one edge per
+     * lane row (edge id = lane row) costing star -> gate -> lane -> facing
+     * gate -> star; the pathfinder's CH is built with nothing blocked and
+     * storms block overlay edges, so every answer is a pure function of the
+     * galaxy and the blocked set (a restarted worker routes the same). */
     vr_graph *graph;
     vr_pathfinder *pf;
     uint32_t *path_buf;       /* scratch: a whole path (n systems at most) */
+    double *to_star;          /* per node: internal cost to its system's star */
+    double *lane_w;           /* per lane row: overlay edge cost */
+    uint32_t *lane_edge;      /* per lane row: its gate-to-gate row in edges */
+    uint32_t *lane_back;      /* per lane row: the lane row of the way back */
+    uint64_t *present;        /* scratch per system: factions standing (bit (f-1) & 63) */
+    uint32_t *slow;           /* scratch per fleet row: fleets the fast pass left */
     uint32_t n;
 };
+
+/* Internal cost between two nodes of one system (their shortest path inside
+ * it), or -1 when they are in different systems. */
+double vr__internal_cost(const vr_cols *c, uint32_t a, uint32_t b);
+/* Builds movement's routing (above) if not yet built.  0 or an error. */
+int vr__routing(vr_sim *sim, const vr_cols *c);
+/* Cost of the shortest path from node a to node b (stars and bodies: where
+ * fleets stand; from or to a gate it may be longer, by going through the
+ * gate's star) on the two-level graph, honouring closed lanes, through the
+ * overlay: a's way to its star, star to star, the star's way to b.  0 (cost
+ * set, VR_PATH_INF if none) or an error. */
+int vr__route_cost(vr_sim *sim, const vr_cols *c, uint32_t a, uint32_t b, double *cost);
+/* Storms of the turn: open the lanes whose storm ended, close new ones
+ * (edges.blocked counts the turns left); keeps the pathfinder in step. */
+int vr__storms(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
 
 /* The design a new ship of faction gets, from a random draw r. */
 const vr_shipstats *vr__design_for(const vr_sim *sim, uint16_t faction, uint64_t r);

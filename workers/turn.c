@@ -6,9 +6,11 @@
  *   3. AI          fleets standing at their destination score attack, defend,
  *                  expand, mine, trade, retreat and pick a new destination;
  *                  changed decisions are logged with their scores
- *   4. movement    fleets travel; interception by enemies at war; disbanded
- *                  fleets (and their ships) are freed and replaced (deferred,
- *                  in row order)
+ *   4. movement    storms close and open hyperlanes; fleets travel the
+ *                  two-level graph (bodies, stars, gates, lanes);
+ *                  interception by enemies at war; disbanded fleets (and
+ *                  their ships) are freed and replaced (deferred, in row
+ *                  order)
  *   5. combat      where fleets of factions at war stand at one system they
  *                  fight (rounds of shooting, damage, morale, victory check);
  *                  losers and routed retreat; destroyed ships and empty
@@ -40,6 +42,8 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
     if ((rc = vr__economy(sim, c, turn, &st)))
         return rc;
     if ((rc = vr__decide(sim, c, turn, &st)))
+        return rc;
+    if ((rc = vr__storms(sim, c, turn, &st)))
         return rc;
     if ((rc = vr__move(sim, c, turn, &st)))
         return rc;

@@ -62,6 +62,7 @@ enum vr_stream {
     VR_RS_DESIGN,
     VR_RS_FACTION,
     VR_RS_DIPLOMACY,
+    VR_RS_STORM,
 };
 
 /* Goods in stockpiles and cargo (lanes of the stock columns). */

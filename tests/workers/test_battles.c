@@ -43,12 +43,11 @@ static void arrange(world *w, int war)
         else if (fac == 2 && w->fb == UINT32_MAX)
             w->fb = f;
         else { /* on a lane out of some other system */
-            c->fleets_at[f] = 7, c->fleets_next[f] = c->lanes_to[c->systems_lane_begin[7]];
-            c->fleets_dest[f] = c->fleets_next[f], c->fleets_progress[f] = 0.5f;
+            uint32_t to = c->lanes_to[c->systems_lane_begin[7]];
+            vt_place(c, f, 7, to, to, 0.5f);
             continue;
         }
-        c->fleets_at[f] = c->fleets_next[f] = c->fleets_dest[f] = w->sys;
-        c->fleets_progress[f] = 0.0f;
+        vt_place(c, f, w->sys, w->sys, w->sys, 0.0f);
     }
     ck_assert_uint_ne(w->fa, UINT32_MAX);
     ck_assert_uint_ne(w->fb, UINT32_MAX);
@@ -151,9 +150,9 @@ static uint32_t run_through(int war, uint32_t *stop_at, uint32_t *sys)
             s2 = c->lanes_to[l];
     ck_assert_uint_ne(s2, UINT32_MAX);
     uint32_t x = w.fa, y = w.fb;
-    c->fleets_at[x] = s0, c->fleets_next[x] = S, c->fleets_dest[x] = s2, c->fleets_progress[x] = 0;
+    vt_place(c, x, s0, S, s2, 0.0f);
     c->fleets_speed[x] = 1e6f; /* fast enough to go all the way */
-    c->fleets_at[y] = c->fleets_next[y] = c->fleets_dest[y] = S;
+    vt_place(c, y, S, S, S, 0.0f);
     vr_turn_stats st;
     memset(&st, 0, sizeof st);
     ck_assert_int_eq(vr__move(w.sim, c, 1, &st), 0);

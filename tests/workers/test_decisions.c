@@ -45,15 +45,15 @@ static void world_init(world *w, const char *tag, uint32_t own_ships, uint32_t e
         uint32_t far = 40; /* everyone else travels far away */
         if (fac == 1 && w->fa == UINT32_MAX) {
             w->fa = f;
-            c->fleets_at[f] = c->fleets_next[f] = c->fleets_dest[f] = w->S;
+            vt_place(c, f, w->S, w->S, w->S, 0.0f);
             c->fleets_ships[f] = own_ships;
         } else if (fac == 2 && w->fb == UINT32_MAX) {
             w->fb = f;
-            c->fleets_at[f] = c->fleets_next[f] = c->fleets_dest[f] = w->T;
+            vt_place(c, f, w->T, w->T, w->T, 0.0f);
             c->fleets_ships[f] = enemy_ships;
         } else {
-            c->fleets_at[f] = far, c->fleets_next[f] = c->lanes_to[c->systems_lane_begin[far]];
-            c->fleets_dest[f] = c->fleets_next[f], c->fleets_progress[f] = 0.25f;
+            uint32_t to = c->lanes_to[c->systems_lane_begin[far]];
+            vt_place(c, f, far, to, to, 0.25f);
             if (w->moving == UINT32_MAX)
                 w->moving = f;
         }
@@ -129,6 +129,7 @@ START_TEST(test_unchanged_decision_is_not_logged_again)
     ck_assert_int_eq(vr__decide(w.sim, c, 3, &st), 0);
     /* standing at its destination again with the same view: same choice, no new record */
     c->fleets_dest[w.fa] = c->fleets_at[w.fa];
+    c->fleets_dest_node[w.fa] = c->fleets_node[w.fa];
     ck_assert_int_eq(vr__decide(w.sim, c, 4, &st), 0);
     for (uint32_t r = 0; r < c->tables[VR_TAB_decisions].count; r++)
         ck_assert_uint_ne(c->decisions_entity[r], vr_ent_id(c, VR_TAB_fleets, w.fa));

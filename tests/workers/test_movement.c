@@ -7,8 +7,7 @@
  * systems, travel only along lanes, never spend more than their speed in a
  * turn, and disband/respawn keeps the number of live fleets constant.
  */
-#include "vr_sim.h"
-#include "vr_test_shm.h"
+#include "vr_test_world.h"
 
 #include <check.h>
 #include <errno.h>
@@ -74,15 +73,23 @@ static float lane_length(const vr_cols *c, uint32_t a, uint32_t b)
     return -1.0f;
 }
 
-/* Where fleet i is, in the plane. */
-static void position(const vr_cols *c, uint32_t i, float *x, float *y)
+static uint32_t lane_row(const vr_cols *c, uint32_t a, uint32_t b)
 {
-    uint32_t a = c->fleets_at[i], b = c->fleets_next[i];
-    float t = 0.0f;
-    if (a != b)
-        t = c->fleets_progress[i] / lane_length(c, a, b);
-    *x = c->systems_x[a] + (c->systems_x[b] - c->systems_x[a]) * t;
-    *y = c->systems_y[a] + (c->systems_y[b] - c->systems_y[a]) * t;
+    for (uint32_t l = c->systems_lane_begin[a]; l < c->systems_lane_begin[a] + c->systems_lane_count[a]; l++)
+        if (c->lanes_to[l] == b)
+            return l;
+    return UINT32_MAX;
+}
+
+/* The gate-to-gate edge row of lane l. */
+static uint32_t lane_edge(const vr_cols *c, uint32_t l)
+{
+    uint32_t g = c->lanes_gate[l];
+    for (uint32_t e = c->nodes_edge_begin[g]; e < c->nodes_edge_begin[g] + c->nodes_edge_count[g]; e++)
+        if (c->edges_lane[e] == l)
+            return e;
+    ck_abort_msg("lane %u has no gate edge", l);
+    return UINT32_MAX;
 }
 
 START_TEST(test_two_arenas_same_hashes)
@@ -163,27 +170,30 @@ START_TEST(test_restart_and_replay)
 }
 END_TEST
 
+/* What a fleet looked like after the previous turn. */
+typedef struct fleetwas {
+    uint32_t gen, at, next;
+    float leg, progress;
+} fleetwas;
+
 START_TEST(test_movement_invariants)
 {
     vr_scenario s = scenario();
     world A;
     world_init(&A, &s, "inv");
     uint32_t cap = A.c.capacity[VR_TAB_fleets];
-    uint32_t *pgen = malloc(cap * sizeof *pgen);
-    float *px = malloc(cap * sizeof *px), *py = malloc(cap * sizeof *py);
-    ck_assert(pgen && px && py);
-    uint64_t respawns = 0, checked_moves = 0;
+    fleetwas *was = calloc(cap, sizeof *was);
+    ck_assert(was);
+    uint64_t respawns = 0, same_leg = 0, new_leg = 0, walks = 0, storms = 0;
     for (uint64_t t = 1; t <= TURNS; t++) {
-        /* positions at the end of the previous turn */
         uint32_t nprev = A.c.tables[VR_TAB_fleets].count;
-        for (uint32_t i = 0; i < nprev; i++) {
-            pgen[i] = A.c.gen[VR_TAB_fleets][i];
-            if (pgen[i] & 1)
-                position(&A.c, i, &px[i], &py[i]);
-        }
+        for (uint32_t i = 0; i < nprev; i++)
+            was[i] = (fleetwas){A.c.gen[VR_TAB_fleets][i], A.c.fleets_at[i], A.c.fleets_next[i], A.c.fleets_leg[i],
+                                A.c.fleets_progress[i]};
         vr_turn_stats st;
         uint64_t h = world_turn(&A, t, &st);
         respawns += st.m[VR_M_spawned];
+        storms += st.m[VR_M_storms];
         const vr_cols *c = &A.c;
         ck_assert_uint_ge(c->tables[VR_TAB_fleets].live, s.fleets);
         ck_assert_uint_le(c->tables[VR_TAB_fleets].count, c->capacity[VR_TAB_fleets]);
@@ -193,40 +203,229 @@ START_TEST(test_movement_invariants)
             if (!(c->gen[VR_TAB_fleets][i] & 1))
                 continue;
             alive++;
-            uint32_t at = c->fleets_at[i], next = c->fleets_next[i];
+            uint32_t at = c->fleets_at[i], next = c->fleets_next[i], dest = c->fleets_dest[i];
+            float leg = c->fleets_leg[i], p = c->fleets_progress[i];
             ck_assert_uint_lt(at, s.systems);
             ck_assert_uint_lt(next, s.systems);
-            ck_assert_uint_lt(c->fleets_dest[i], s.systems);
-            ck_assert(c->fleets_progress[i] >= 0.0f);
-            if (next == at) {
-                ck_assert_float_eq(c->fleets_progress[i], 0.0f);
-            } else {
+            ck_assert_uint_lt(dest, s.systems);
+            /* it stands at (or left from) a node of its system; it heads for a node of its destination */
+            ck_assert_uint_eq(c->nodes_system[c->fleets_node[i]], at);
+            ck_assert_uint_eq(c->nodes_system[c->fleets_dest_node[i]], dest);
+            ck_assert(p >= 0.0f);
+            if (leg == 0.0f) { /* standing, or just sent back by combat */
+                ck_assert_float_eq(p, 0.0f);
+            } else if (leg < 0.0f) { /* a walk between bodies of its destination system */
+                ck_assert_uint_eq(at, next);
+                ck_assert_uint_eq(at, dest);
+                ck_assert(p < -leg);
+                walks++;
+            } else { /* a leg across a lane: it costs at least the lane */
                 float len = lane_length(c, at, next);
-                ck_assert_msg(len > 0.0f, "turn %llu fleet %u: %u -> %u is not a lane",
-                              (unsigned long long)t, i, at, next);
-                ck_assert_msg(c->fleets_progress[i] < len, "turn %llu fleet %u: progress %g of %g",
-                              (unsigned long long)t, i, (double)c->fleets_progress[i], (double)len);
+                ck_assert_msg(len > 0.0f, "turn %llu fleet %u: %u -> %u is not a lane", (unsigned long long)t, i,
+                              at, next);
+                ck_assert_msg(leg >= len, "turn %llu fleet %u: leg %g < lane %g", (unsigned long long)t, i,
+                              (double)leg, (double)len);
+                ck_assert_msg(p < leg, "turn %llu fleet %u: progress %g of %g", (unsigned long long)t, i, (double)p,
+                              (double)leg);
             }
-            /* the same fleet as last turn: it moved at most its speed */
-            if (i < nprev && pgen[i] == c->gen[VR_TAB_fleets][i]) {
-                float x, y;
-                position(c, i, &x, &y);
-                float d = hypotf(x - px[i], y - py[i]);
-                ck_assert_msg(d <= c->fleets_speed[i] * 1.0001f + 1e-3f,
-                              "turn %llu fleet %u moved %g with speed %g", (unsigned long long)t, i,
-                              (double)d, (double)c->fleets_speed[i]);
-                checked_moves += d > 0.0f;
+            if (i >= nprev || was[i].gen != c->gen[VR_TAB_fleets][i] || leg == 0.0f)
+                continue;
+            float speed = c->fleets_speed[i] * 1.0001f + 1e-4f;
+            if (was[i].at == at && was[i].next == next && was[i].leg == leg) {
+                /* on the same leg as last turn: at most its speed further */
+                ck_assert_msg(p >= was[i].progress && p - was[i].progress <= speed,
+                              "turn %llu fleet %u: %g -> %g with speed %g", (unsigned long long)t, i,
+                              (double)was[i].progress, (double)p, (double)c->fleets_speed[i]);
+                same_leg += p > was[i].progress;
+            } else {
+                /* a leg begun this turn: never on a closed lane, never more than its speed along */
+                ck_assert_msg(p <= speed, "turn %llu fleet %u: %g along a new leg, speed %g", (unsigned long long)t,
+                              i, (double)p, (double)c->fleets_speed[i]);
+                if (leg > 0.0f)
+                    ck_assert_msg(!c->edges_blocked[lane_edge(c, lane_row(c, at, next))],
+                                  "turn %llu fleet %u set off on closed lane %u -> %u", (unsigned long long)t, i, at,
+                                  next);
+                new_leg++;
             }
         }
         ck_assert_uint_ge(alive, s.fleets);
         ck_assert_int_eq(vr_arena_publish(A.a, t, h), 0);
     }
     ck_assert_uint_gt(respawns, 0); /* so the constant count above means something */
-    ck_assert_uint_gt(checked_moves, (uint64_t)s.fleets * TURNS / 4);
-    free(pgen);
-    free(px);
-    free(py);
+    ck_assert_uint_gt(same_leg, (uint64_t)s.fleets * TURNS / 8);
+    ck_assert_uint_gt(new_leg, (uint64_t)s.fleets);
+    ck_assert_uint_gt(walks, 0);
+    ck_assert_uint_gt(storms, 0);
+    free(was);
     world_fini(&A);
+}
+END_TEST
+
+/* The full node graph of the arena as a vr_graph (edge id = edge row), with
+ * the closed lanes of the arena blocked. */
+static void node_graph(const vr_cols *c, vr_graph **g, vr_pathfinder **pf)
+{
+    uint32_t nn = c->tables[VR_TAB_nodes].count, ne = c->tables[VR_TAB_edges].count;
+    vr_edge *e = malloc(ne * sizeof *e);
+    ck_assert(e);
+    for (uint32_t v = 0; v < nn; v++)
+        for (uint32_t k = c->nodes_edge_begin[v]; k < c->nodes_edge_begin[v] + c->nodes_edge_count[v]; k++)
+            e[k] = (vr_edge){v, c->edges_to[k], (double)c->edges_cost[k]};
+    *g = NULL, *pf = NULL;
+    ck_assert_int_eq(vr_graph_new(g, nn, e, ne), 0);
+    free(e);
+    ck_assert_int_eq(vr_pathfinder_new(pf, *g, &(vr_path_opts){.no_cache = true}), 0);
+    for (uint32_t k = 0; k < ne; k++)
+        if (c->edges_blocked[k])
+            ck_assert_int_eq(vr_path_block_edge(*pf, k, true), 1);
+}
+
+/* Route costs through the overlay (star to star, plus the ways to and from
+ * the stars) equal plain Dijkstra's on the whole node graph, for random
+ * pairs of stars and bodies (where fleets stand), with lanes closed: some before the routing was built (a
+ * restarted worker finds them in the arena), more by storms afterwards. */
+static void compare_routes(vr_sim *sim, const vr_cols *c, uint64_t seed, int pairs)
+{
+    vr_graph *g;
+    vr_pathfinder *pf;
+    node_graph(c, &g, &pf);
+    uint32_t nn = c->tables[VR_TAB_nodes].count;
+    int unreachable = 0;
+    for (int k = 0; k < pairs; k++) {
+        uint64_t r = vr_mix64(seed * 1000003u + (uint64_t)k);
+        uint32_t a = (uint32_t)(r % nn), b = (uint32_t)((r >> 32) % nn);
+        if (c->nodes_kind[a] == VR_NODE_GATE || c->nodes_kind[b] == VR_NODE_GATE) {
+            k--; /* fleets stand at stars and bodies; gates are on the way */
+            seed++;
+            continue;
+        }
+        double want, got;
+        long len = vr_path_dijkstra(pf, a, b, &want, NULL, 0);
+        ck_assert(len >= 0 || len == -VR_ENOPATH);
+        ck_assert_int_eq(vr__route_cost(sim, c, a, b, &got), 0);
+        if (len == -VR_ENOPATH) {
+            ck_assert(got == VR_PATH_INF);
+            unreachable++;
+            continue;
+        }
+        ck_assert_msg(fabs(got - want) <= 1e-9 * (want > 1 ? want : 1), "%u -> %u: overlay %.12g, Dijkstra %.12g",
+                      a, b, got, want);
+    }
+    ck_assert_int_lt(unreachable, pairs / 10);
+    vr_pathfinder_destroy(&pf);
+    vr_graph_destroy(&g);
+}
+
+START_TEST(test_route_costs_equal_dijkstra)
+{
+    vr_scenario s = scenario();
+    world A;
+    world_init(&A, &s, "route");
+    vr_cols *c = &A.c;
+    ck_assert_int_eq(vr_arena_begin(A.a, c), 0);
+    /* close every 23rd lane (both ways) before the routing exists */
+    for (uint32_t l = 0; l < c->tables[VR_TAB_lanes].count; l += 23) {
+        c->edges_blocked[lane_edge(c, l)] = 5;
+        c->edges_blocked[lane_edge(c, lane_row(c, c->lanes_to[l], c->lanes_from[l]))] = 5;
+    }
+    compare_routes(A.sim, c, 1, 2000);
+    /* storms open and close lanes; the pathfinder follows */
+    vr_turn_stats st;
+    memset(&st, 0, sizeof st);
+    uint64_t closed = 0;
+    for (uint64_t t = 1; t <= 12; t++) {
+        ck_assert_int_eq(vr__storms(A.sim, c, t, &st), 0);
+        closed += st.m[VR_M_storms];
+    }
+    ck_assert_uint_gt(closed, 0);
+    compare_routes(A.sim, c, 2, 2000);
+    /* and a worker starting afresh on this arena routes the same */
+    vr_sim_destroy(&A.sim);
+    ck_assert_int_eq(vr_sim_new(&A.sim, &s), 0);
+    compare_routes(A.sim, c, 3, 500);
+    world_fini(&A);
+}
+END_TEST
+
+/* Storms: edges.blocked counts the turns left, for both ways of a lane; a
+ * lane opens again when it reaches 0. */
+START_TEST(test_storms_count_down)
+{
+    vr_scenario s = scenario();
+    world A;
+    world_init(&A, &s, "storm");
+    vr_cols *c = &A.c;
+    ck_assert_int_eq(vr_arena_begin(A.a, c), 0);
+    uint32_t nl = c->tables[VR_TAB_lanes].count;
+    uint8_t *prev = calloc(nl, 1);
+    ck_assert(prev);
+    int opened = 0, closed = 0;
+    for (uint64_t t = 1; t <= 60; t++) {
+        vr_turn_stats st;
+        memset(&st, 0, sizeof st);
+        ck_assert_int_eq(vr__storms(A.sim, c, t, &st), 0);
+        uint64_t now = 0;
+        for (uint32_t l = 0; l < nl; l++) {
+            uint8_t b = c->edges_blocked[lane_edge(c, l)];
+            uint32_t back = lane_row(c, c->lanes_to[l], c->lanes_from[l]);
+            ck_assert_uint_eq(b, c->edges_blocked[lane_edge(c, back)]); /* both ways */
+            ck_assert_uint_le(b, 11);
+            if (prev[l] && b != prev[l] - 1) /* counting down, or a longer storm */
+                ck_assert_uint_gt(b, prev[l] - 1);
+            opened += prev[l] == 1 && b == 0;
+            closed += prev[l] == 0 && b > 0;
+            now += b > 0 && l < back;
+            prev[l] = b;
+        }
+        ck_assert_uint_eq(st.m[VR_M_storms], now);
+    }
+    ck_assert_int_gt(opened, 0);
+    ck_assert_int_gt(closed, 0);
+    free(prev);
+    world_fini(&A);
+}
+END_TEST
+
+/* More than 64 factions: the interception filter's bits are shared, an
+ * index decides.  Fleet X of faction 1 passes system S where a fleet of
+ * faction 66 stands (war), then one of faction 2 (peace, same bit as 66). */
+static uint64_t pass_by(uint16_t stander, int war)
+{
+    vr_scenario s = {.seed = 5, .universe = 0, .systems = 60, .fleets = 40, .factions = 70};
+    world A;
+    world_init(&A, &s, war ? "f70war" : "f70peace");
+    vr_cols *c = &A.c;
+    ck_assert_int_eq(vr_arena_begin(A.a, c), 0);
+    uint32_t nf = s.factions;
+    for (uint32_t k = 0; k < nf * nf; k++)
+        c->relations_state[k] = 0; /* peace everywhere */
+    if (war)
+        c->relations_state[0 * nf + (stander - 1)] = c->relations_state[(stander - 1) * nf + 0] = 1;
+    for (uint32_t f = 0; f < c->tables[VR_TAB_fleets].count; f++) /* everyone else far away, travelling */
+        vt_place(c, f, 40, c->lanes_to[c->systems_lane_begin[40]], c->lanes_to[c->systems_lane_begin[40]], 0.0f);
+    uint32_t s0 = 10, S = c->lanes_to[c->systems_lane_begin[s0]], s2 = UINT32_MAX;
+    for (uint32_t l = c->systems_lane_begin[S]; l < c->systems_lane_begin[S] + c->systems_lane_count[S]; l++)
+        if (c->lanes_to[l] != s0)
+            s2 = c->lanes_to[l];
+    ck_assert_uint_ne(s2, UINT32_MAX);
+    vt_place(c, 0, s0, S, s2, 0.0f);
+    c->fleets_faction[0] = 1, c->fleets_speed[0] = 1e6f;
+    vt_place(c, 1, S, S, S, 0.0f);
+    c->fleets_faction[1] = stander;
+    vr_turn_stats st;
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(vr__move(A.sim, c, 1, &st), 0);
+    ck_assert_uint_eq(c->fleets_at[0], st.m[VR_M_intercepted] ? S : s2);
+    world_fini(&A);
+    return st.m[VR_M_intercepted];
+}
+
+START_TEST(test_interception_many_factions)
+{
+    ck_assert_uint_eq(pass_by(66, 1), 1);
+    ck_assert_uint_eq(pass_by(66, 0), 0);
+    ck_assert_uint_eq(pass_by(2, 0), 0);
+    ck_assert_uint_eq(pass_by(2, 1), 1);
 }
 END_TEST
 
@@ -258,6 +457,9 @@ static Suite *movement_suite(void)
     tcase_add_test(tc, test_restart_and_replay);
     tcase_add_test(tc, test_movement_invariants);
     tcase_add_test(tc, test_seed_matters);
+    tcase_add_test(tc, test_route_costs_equal_dijkstra);
+    tcase_add_test(tc, test_storms_count_down);
+    tcase_add_test(tc, test_interception_many_factions);
     tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
     suite_add_tcase(s, tc);
     return s;

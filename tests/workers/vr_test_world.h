@@ -34,6 +34,19 @@ static inline void vt_world_make(const char *tag, const vr_scenario *s, char *se
     ck_assert_msg(rc == 0, "genesis: %s", vr_strerror(rc));
 }
 
+/* Puts fleet f at the star of system at, heading for the star of dest
+ * through next (next == at: standing; else setting off along the lane
+ * at -> next, as combat sends a fleet back, with progress along that leg). */
+static inline void vt_place(vr_cols *c, uint32_t f, uint32_t at, uint32_t next, uint32_t dest, float progress)
+{
+    c->fleets_at[f] = at, c->fleets_next[f] = next, c->fleets_dest[f] = dest;
+    c->fleets_node[f] = c->systems_node_begin[at];
+    c->fleets_dest_node[f] = c->systems_node_begin[dest];
+    c->fleets_leg[f] = 0.0f;
+    c->fleets_progress[f] = progress;
+    c->fleets_route_dest[f] = UINT32_MAX;
+}
+
 static inline void vt_world_drop(const char *seg, vr_arena **a, vr_sim **sim)
 {
     vr_sim_destroy(sim);
