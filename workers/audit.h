@@ -15,7 +15,7 @@
 /* X(name, level, description): the rules, numbered from 1 in this order. */
 #define VR_AUDIT_RULES(X)                                                                        \
     X(TABLE_COUNTS,      1, "count <= capacity, live + free_count == count")                     \
-    X(FLEET_POSITION,    1, "a fleet's at, next and dest are systems; progress >= 0")            \
+    X(FLEET_POSITION,    1, "a fleet's at, next, dest are systems, node/dest_node theirs; progress >= 0") \
     X(FLEET_SPEED,       1, "a fleet with ships has a positive, finite speed")                   \
     X(FACTION_SHIPS,     1, "ships counted per faction add up to the ships alive")                \
     X(SHIP_HULL,         2, "a ship's hull is in (0, its design's hull] unless destroyed")        \

@@ -1,6 +1,10 @@
-/* decisions.c: the AI system of a turn: fleets at their destination choose
- * what to do next, and where that takes them.
+/* decisions.c: the AI system of a turn: factions choose a posture, then
+ * fleets at their destination choose what to do next, and where that takes
+ * them.
  *
+ * Each faction first scores the six options from its totals (see
+ * decide_factions below); its choice sets its stance and budget split (the
+ * weights of its fleets' options) and the diplomacy it seeks.
  * A fleet standing at its destination when the turn starts decides (ai.c):
  * it sees its own system and the systems one lane away: the strength (ships)
  * of factions it is at war with and of its own faction, unclaimed systems,
@@ -26,6 +30,7 @@
 #include <string.h>
 
 #define FAR 1e9f
+#define SEEK_PUSH 12 /* opinion a faction seeking peace or war adds per turn */
 
 typedef struct view {
     uint32_t nsys, nf;
@@ -141,6 +146,121 @@ static uint32_t body(const vr_cols *c, uint32_t s, int opt)
     return b; /* the star */
 }
 
+/* Appends a changed decision to this turn's records (when there is room). */
+static void log_decision(vr_cols *c, uint64_t turn, uint8_t kind, uint64_t entity, const float *scores,
+                         uint8_t choice, uint8_t prev, uint32_t dest)
+{
+    uint64_t did;
+    if (choice == prev || vr_ent_alloc(c, VR_TAB_decisions, &did) != 0)
+        return;
+    uint32_t r = (uint32_t)did;
+    c->decisions_turn[r] = turn;
+    c->decisions_entity[r] = entity;
+    c->decisions_kind[r] = kind;
+    memcpy(c->decisions_score + (size_t)r * VR_AI_NOPTIONS, scores, VR_AI_NOPTIONS * sizeof(float));
+    c->decisions_choice[r] = choice;
+    c->decisions_prev[r] = prev;
+    c->decisions_dest[r] = dest;
+}
+
+/* Faction decisions: each faction looks at its totals (its ships, those of
+ * the factions it is at war with, the threat on its systems, what lies one
+ * lane from its systems: enemy-held and unclaimed systems and asteroid
+ * fields, its planets' stockpiles, its income) and picks a posture (ai.c:
+ * vr_ai_decide_factions).  The posture sets its stance and budget split,
+ * which weigh its fleets' options this turn, and the diplomacy it seeks,
+ * which pushes its opinions in the next turn's diplomacy. */
+static int decide_factions(vr_sim *sim, vr_cols *c, uint64_t turn, const view *v, vr_turn_stats *st)
+{
+    const vr_scenario *s = &sim->sc;
+    uint32_t nf = v->nf;
+    float *o = calloc((size_t)nf * 9, sizeof *o);
+    uint64_t *id = malloc(nf * sizeof *id);
+    uint16_t *fac = malloc(nf * sizeof *fac);
+    vr_ai_faction_out *out = malloc(nf * sizeof *out);
+    float *scores = malloc((size_t)nf * VR_AI_NOPTIONS * sizeof *scores);
+    vr_ai_policy *pol = malloc(nf * sizeof *pol);
+    int rc = o && id && fac && out && scores && pol ? 0 : -ENOMEM;
+    float *strength = o, *enemy = o + nf, *threat = o + 2 * (size_t)nf, *targets = o + 3 * (size_t)nf;
+    float *unclaimed = o + 4 * (size_t)nf, *fields = o + 5 * (size_t)nf, *stock = o + 6 * (size_t)nf;
+    float *income = o + 7 * (size_t)nf;
+    for (uint32_t g = 1; rc == 0 && g <= nf; g++) {
+        strength[g - 1] = (float)c->factions_ships[g - 1];
+        for (uint32_t h = 1; h <= nf; h++)
+            if (war(c, nf, g, h))
+                enemy[g - 1] += (float)c->factions_ships[h - 1];
+        threat[g - 1] = v->threat[g - 1];
+        int64_t d = c->factions_treasury[g - 1] - c->factions_treasury_seen[g - 1];
+        c->factions_income[g - 1] = d;
+        c->factions_treasury_seen[g - 1] = c->factions_treasury[g - 1];
+        income[g - 1] = (float)d / 1000.0f;
+        id[g - 1] = vr_ent_id(c, VR_TAB_factions, g - 1);
+        fac[g - 1] = (uint16_t)(g - 1);
+        pol[g - 1] = (vr_ai_policy){.stance = c->factions_stance[g - 1], .military = 1, .economy = 1, .expansion = 1};
+    }
+    for (uint32_t y = 0; rc == 0 && y < v->nsys; y++) { /* what lies within reach of each faction */
+        uint32_t g = c->systems_owner[y];
+        if (g < 1 || g > nf)
+            continue;
+        fields[g - 1] += (float)v->asteroids[y];
+        for (uint32_t l = c->systems_lane_begin[y], e = l + c->systems_lane_count[y]; l < e; l++) {
+            uint32_t t = c->lanes_to[l], h = c->systems_owner[t];
+            unclaimed[g - 1] += h == 0;
+            targets[g - 1] += h >= 1 && h <= nf && war(c, nf, g, h);
+            fields[g - 1] += (float)v->asteroids[t];
+        }
+    }
+    for (uint32_t p = 0; rc == 0 && p < c->tables[VR_TAB_planets].count; p++) {
+        uint32_t g = c->planets_owner[p];
+        if ((c->gen[VR_TAB_planets][p] & 1) && g >= 1 && g <= nf)
+            for (int r = 0; r < VR_NRES; r++)
+                stock[g - 1] += (float)c->planets_stock[(size_t)p * VR_NRES + (size_t)r];
+    }
+    if (rc == 0) {
+        vr_ai_params ap = {.seed = s->seed, .turn = turn, .universe = s->universe, .npolicy = nf,
+                           .policy = pol, .range = 20.0f, .noise = 0.05f};
+        vr_ai_faction_obs ob = {.id = id, .faction = fac, .prev_choice = c->factions_posture, .strength = strength,
+                                .enemy_strength = enemy, .home_threat = threat, .targets = targets,
+                                .unclaimed = unclaimed, .fields = fields, .stockpile = stock, .income = income};
+        rc = vr_ai_decide_factions(&ap, &ob, nf, out, scores, NULL);
+    }
+    for (uint32_t g = 0; rc == 0 && g < nf; g++) {
+        log_decision(c, turn, VR_AI_KIND_FACTION, id[g], scores + (size_t)g * VR_AI_NOPTIONS, out[g].choice,
+                     c->factions_posture[g], UINT32_MAX);
+        c->factions_posture[g] = out[g].choice;
+        c->factions_stance[g] = out[g].stance;
+        c->factions_budget[g * 3] = out[g].military;
+        c->factions_budget[g * 3 + 1] = out[g].economy;
+        c->factions_budget[g * 3 + 2] = out[g].expansion;
+        c->factions_seek[g] = out[g].diplomacy;
+        st->m[VR_M_decisions]++;
+    }
+    free(o), free(id), free(fac), free(out), free(scores), free(pol);
+    return rc;
+}
+
+int vr__diplomacy_push(const vr_cols *c, uint32_t nf, int16_t *push)
+{
+    memset(push, 0, (size_t)nf * nf * sizeof *push);
+    for (uint32_t g = 1; g <= nf; g++) {
+        uint8_t seek = c->factions_seek[g - 1];
+        if (seek == VR_AI_DIPLO_SEEK_PEACE) {
+            for (uint32_t h = 1; h <= nf; h++)
+                if (war(c, nf, g, h))
+                    push[(size_t)(g - 1) * nf + (h - 1)] = SEEK_PUSH;
+        } else if (seek == VR_AI_DIPLO_SEEK_WAR) { /* the weakest faction it is at peace with */
+            uint32_t best = 0;
+            for (uint32_t h = 1; h <= nf; h++)
+                if (h != g && c->relations_state[(size_t)(g - 1) * nf + (h - 1)] == VR_REL_PEACE &&
+                    (!best || c->factions_ships[h - 1] < c->factions_ships[best - 1]))
+                    best = h;
+            if (best)
+                push[(size_t)(g - 1) * nf + (best - 1)] = -SEEK_PUSH;
+        }
+    }
+    return 0;
+}
+
 int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
 {
     const vr_scenario *s = &sim->sc;
@@ -148,6 +268,10 @@ int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
     uint32_t nfl = c->tables[VR_TAB_fleets].count, nf = s->factions;
     view v;
     int rc = build_view(&v, c, nf);
+    vr_tabstate *dt = &c->tables[VR_TAB_decisions];
+    memset(dt, 0, sizeof *dt); /* the table holds this turn's records */
+    if (rc == 0)
+        rc = decide_factions(sim, c, turn, &v, st);
     /* the fleets that decide: standing at their destination */
     uint32_t n = 0;
     uint32_t *row = malloc((nfl ? nfl : 1) * sizeof *row);
@@ -205,7 +329,9 @@ int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
         vr_ai_policy pol[256];
         uint32_t np = nf < 256 ? nf : 256;
         for (uint32_t g = 0; g < np; g++)
-            pol[g] = (vr_ai_policy){.stance = c->factions_stance[g], .military = 1, .economy = 1, .expansion = 1};
+            pol[g] = (vr_ai_policy){.stance = c->factions_stance[g], .military = c->factions_budget[g * 3],
+                                    .economy = c->factions_budget[g * 3 + 1],
+                                    .expansion = c->factions_budget[g * 3 + 2]};
         vr_ai_params ap = {.seed = s->seed, .turn = turn, .universe = s->universe, .npolicy = np,
                            .policy = pol, .range = 20.0f, .noise = 0.05f};
         vr_ai_obs ob = {.id = id, .faction = fac, .prev_choice = prev};
@@ -222,8 +348,6 @@ int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
         free(cols);
     }
     /* apply, and log the decisions that changed */
-    vr_tabstate *dt = &c->tables[VR_TAB_decisions];
-    memset(dt, 0, sizeof *dt); /* the table holds this turn's records */
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
         uint32_t f = row[i], to = destination(c, &v, f, c->fleets_at[f], choice[i]);
         c->fleets_dest[f] = to;
@@ -231,17 +355,7 @@ int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
         c->fleets_route_dest[f] = UINT32_MAX; /* a new decision plans a new route */
         c->fleets_choice[f] = choice[i];
         st->m[VR_M_decisions]++;
-        uint64_t did;
-        if (choice[i] != prev[i] && vr_ent_alloc(c, VR_TAB_decisions, &did) == 0) {
-            uint32_t r = (uint32_t)did;
-            c->decisions_turn[r] = turn;
-            c->decisions_entity[r] = id[i];
-            memcpy(c->decisions_score + (size_t)r * VR_AI_NOPTIONS, scores + (size_t)i * VR_AI_NOPTIONS,
-                   VR_AI_NOPTIONS * sizeof(float));
-            c->decisions_choice[r] = choice[i];
-            c->decisions_prev[r] = prev[i];
-            c->decisions_dest[r] = to;
-        }
+        log_decision(c, turn, VR_AI_KIND_FLEET, id[i], scores + (size_t)i * VR_AI_NOPTIONS, choice[i], prev[i], to);
     }
     free(row), free(col), free(id), free(fac), free(prev), free(choice), free(scores);
     free_view(&v);

@@ -613,6 +613,9 @@ int vr_sim_genesis(vr_sim *sim, vr_cols *c)
         c->factions_treasury[f] = 10000000; /* 10,000 credits */
         c->factions_stance[f] = (uint8_t)(vr_rand(s->seed, s->universe, 0, f, VR_RS_FACTION) % 3);
         c->factions_content[f] = vr__faction_content(sim, f + 1);
+        c->factions_posture[f] = 0xff; /* no decision yet */
+        c->factions_budget[f * 3] = c->factions_budget[f * 3 + 1] = c->factions_budget[f * 3 + 2] = 1.0f / 3;
+        c->factions_treasury_seen[f] = c->factions_treasury[f];
         for (uint32_t g = 0; g < s->factions; g++) {
             uint32_t r = f * s->factions + g;
             uint32_t lo = f < g ? f : g, hi = f < g ? g : f; /* symmetric draw */

@@ -90,8 +90,12 @@ int vr__economy_lose_cargo(vr_sim *sim, vr_cols *c, uint32_t fleet);
  * built by production). */
 int vr__spawn_built(vr_sim *sim, vr_cols *c, uint16_t faction, uint32_t design, uint32_t sys);
 
-/* AI decisions (decisions.c): fleets at their destination choose a new one. */
+/* AI decisions (decisions.c): factions choose a posture (stance, budget,
+ * diplomacy sought); fleets at their destination choose a new one. */
 int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
+/* The opinion pushes (nf * nf, row a * nf + b) of the diplomacy the
+ * factions seek (factions.seek), for the next vr_diplomacy_turn.  0. */
+int vr__diplomacy_push(const vr_cols *c, uint32_t nf, int16_t *push);
 
 /* Combat (battles.c): fights where enemies meet; adds counts and time. */
 int vr__battles(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);

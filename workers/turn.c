@@ -26,6 +26,7 @@
 #include "audit.h"
 #include "diplomacy.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
@@ -34,8 +35,15 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
     vr_turn_stats st;
     memset(&st, 0, sizeof st);
 
-    vr_diplomacy_params dp = {.seed = s->seed, .universe = s->universe, .turn = turn, .factions = s->factions};
+    /* opinions move toward what the factions' AI sought last turn */
+    int16_t *push = malloc((size_t)s->factions * s->factions * sizeof *push);
+    if (!push)
+        return -ENOMEM;
+    vr__diplomacy_push(c, s->factions, push);
+    vr_diplomacy_params dp = {.seed = s->seed, .universe = s->universe, .turn = turn, .factions = s->factions,
+                              .push = push};
     int rc = vr_diplomacy_turn(&dp, c);
+    free(push);
     if (rc < 0)
         return rc;
 

@@ -8,10 +8,12 @@
  * gives the same state.
  */
 #include "ai.h"
+#include "diplomacy.h"
 #include "sim_internal.h"
 #include "vr_test_world.h"
 
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct world {
@@ -88,7 +90,7 @@ START_TEST(test_strong_fleet_attacks_and_is_logged)
     /* logged: the fleet's id, its choice, where it leads, six scores with attack the best */
     int found = 0;
     for (uint32_t r = 0; r < c->tables[VR_TAB_decisions].count; r++) {
-        if (c->decisions_entity[r] != vr_ent_id(c, VR_TAB_fleets, w.fa))
+        if (c->decisions_kind[r] != VR_AI_KIND_FLEET || c->decisions_entity[r] != vr_ent_id(c, VR_TAB_fleets, w.fa))
             continue;
         found = 1;
         ck_assert_uint_eq(c->decisions_turn[r], 3);
@@ -132,7 +134,8 @@ START_TEST(test_unchanged_decision_is_not_logged_again)
     c->fleets_dest_node[w.fa] = c->fleets_node[w.fa];
     ck_assert_int_eq(vr__decide(w.sim, c, 4, &st), 0);
     for (uint32_t r = 0; r < c->tables[VR_TAB_decisions].count; r++)
-        ck_assert_uint_ne(c->decisions_entity[r], vr_ent_id(c, VR_TAB_fleets, w.fa));
+        ck_assert(c->decisions_kind[r] != VR_AI_KIND_FLEET ||
+                  c->decisions_entity[r] != vr_ent_id(c, VR_TAB_fleets, w.fa));
     world_fini(&w);
 }
 END_TEST
@@ -153,6 +156,73 @@ START_TEST(test_deterministic)
 }
 END_TEST
 
+/* Factions decide too: a posture for each (logged with its scores the
+ * first time), which sets its stance and budget split; the diplomacy it
+ * seeks pushes its opinions in the next turn's diplomacy. */
+START_TEST(test_factions_decide_and_steer)
+{
+    world w;
+    world_init(&w, "factions", 20, 1);
+    vr_cols *c = &w.c;
+    uint32_t nf = c->tables[VR_TAB_factions].count;
+    vr_turn_stats st;
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(vr__decide(w.sim, c, 3, &st), 0);
+    uint32_t logged = 0;
+    for (uint32_t r = 0; r < c->tables[VR_TAB_decisions].count; r++) {
+        if (c->decisions_kind[r] != VR_AI_KIND_FACTION)
+            continue;
+        uint32_t g = (uint32_t)c->decisions_entity[r]; /* row */
+        ck_assert_uint_lt(g, nf);
+        ck_assert_uint_eq(c->decisions_prev[r], 0xff);
+        ck_assert_uint_eq(c->decisions_choice[r], c->factions_posture[g]);
+        ck_assert_uint_eq(c->decisions_dest[r], UINT32_MAX);
+        const float *sc = c->decisions_score + (size_t)r * VR_AI_NOPTIONS;
+        for (int k = 0; k < VR_AI_NOPTIONS; k++)
+            ck_assert(sc[c->decisions_choice[r]] >= sc[k] - 0.2f); /* best, up to exploration noise */
+        logged++;
+    }
+    ck_assert_uint_eq(logged, nf);
+    for (uint32_t g = 0; g < nf; g++) {
+        uint8_t p = c->factions_posture[g];
+        ck_assert_uint_lt(p, VR_AI_NOPTIONS);
+        const float *b = c->factions_budget + (size_t)g * 3;
+        ck_assert_float_eq_tol(b[0] + b[1] + b[2], 1.0f, 1e-4f);
+        /* ai.h: aggressive after attack, defensive after defend or retreat */
+        if (p == VR_AI_ATTACK)
+            ck_assert_uint_eq(c->factions_stance[g], VR_AI_AGGRESSIVE);
+        if (p == VR_AI_DEFEND || p == VR_AI_RETREAT)
+            ck_assert_uint_eq(c->factions_stance[g], VR_AI_DEFENSIVE);
+    }
+    /* a second look logs only the factions whose posture changed */
+    ck_assert_int_eq(vr__decide(w.sim, c, 4, &st), 0);
+    for (uint32_t r = 0; r < c->tables[VR_TAB_decisions].count; r++)
+        if (c->decisions_kind[r] == VR_AI_KIND_FACTION)
+            ck_assert_uint_ne(c->decisions_choice[r], c->decisions_prev[r]);
+    /* seeking peace warms a faction to those it is at war with; seeking war
+     * cools it to the weakest faction it is at peace with */
+    int16_t *push = calloc((size_t)nf * nf, sizeof *push);
+    ck_assert_ptr_nonnull(push);
+    for (uint32_t k = 0; k < nf * nf; k++)
+        c->relations_state[k] = k % (nf + 1) == 0 ? VR_REL_ALLIANCE : VR_REL_PEACE;
+    c->relations_state[0 * nf + 1] = c->relations_state[1 * nf + 0] = VR_REL_WAR;
+    for (uint32_t g = 0; g < nf; g++)
+        c->factions_seek[g] = VR_AI_DIPLO_KEEP;
+    c->factions_seek[0] = VR_AI_DIPLO_SEEK_PEACE;
+    c->factions_seek[2] = VR_AI_DIPLO_SEEK_WAR;
+    c->factions_ships[1] = 1, c->factions_ships[0] = 5;
+    ck_assert_int_eq(vr__diplomacy_push(c, nf, push), 0);
+    ck_assert_int_gt(push[0 * nf + 1], 0); /* 1 toward its enemy 2 */
+    ck_assert_int_lt(push[2 * nf + 1], 0); /* 3 toward the weakest, 2 */
+    int nonzero = 0;
+    for (uint32_t k = 0; k < nf * nf; k++)
+        nonzero += push[k] != 0;
+    ck_assert_int_eq(nonzero, 2);
+    free(push);
+    world_fini(&w);
+}
+END_TEST
+
 int main(void)
 {
     vt_init();
@@ -160,6 +230,7 @@ int main(void)
     TCase *tc = tcase_create("decisions");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_strong_fleet_attacks_and_is_logged);
+    tcase_add_test(tc, test_factions_decide_and_steer);
     tcase_add_test(tc, test_weak_fleet_retreats_home);
     tcase_add_test(tc, test_unchanged_decision_is_not_logged_again);
     tcase_add_test(tc, test_deterministic);
