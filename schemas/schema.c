@@ -3,6 +3,7 @@
  * The schema hash is XXH3 over a canonical text of every table and column
  * (names, numpy type strings, lanes) plus the layout version, so any change
  * to components.def changes it, and segments from another build are refused.
+ * vr_name_put writes the fixed-width name columns.
  */
 #include "vr_schema.h"
 
@@ -109,6 +110,21 @@ void vr_schema_markdown(FILE *out)
 #define VR_MSG(name, code, dir, doc) fprintf(out, "| %s | %d | %s | `%s` |\n", #name, code, dir, doc);
 #include "messages.def"
 #undef VR_MSG
+}
+
+size_t vr_name_put(uint8_t *dst, size_t width, const char *src)
+{
+    size_t n = src ? strnlen(src, width + 1) : 0;
+    if (n > width) { /* too long: back up to the start of a character */
+        n = width;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    if (n)
+        memcpy(dst, src, n);
+    if (width > n)
+        memset(dst + n, 0, width - n);
+    return n;
 }
 
 const char *vr_msg_name(int type)
