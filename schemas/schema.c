@@ -97,6 +97,9 @@ void vr_schema_markdown(FILE *out)
                  "`schemas/components.def`; do not edit.\n\n");
     fprintf(out, "Layout version %u, wire version %u, schema hash `%016llx`.\n",
             VR_LAYOUT_VERSION, VR_WIRE_VERSION, (unsigned long long)vr_schema_hash());
+    fprintf(out, "\nName columns (`|u1` with several lanes, meaning \"UTF-8, NUL-padded\") hold one "
+                 "name per row: UTF-8 bytes, then NUL bytes up to the width (none when the name fills "
+                 "the row).  A longer name is cut at the last UTF-8 character boundary that fits.\n");
     for (int t = 0; t < VR_NTABLES; t++) {
         fprintf(out, "\n## `%s`\n\n%s\n\n| column | dtype | lanes | meaning |\n|---|---|---|---|\n",
                 vr_tables[t].name, vr_tables[t].doc);
