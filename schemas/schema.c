@@ -99,7 +99,9 @@ void vr_schema_markdown(FILE *out)
             VR_LAYOUT_VERSION, VR_WIRE_VERSION, (unsigned long long)vr_schema_hash());
     fprintf(out, "\nName columns (`|u1` with several lanes, meaning \"UTF-8, NUL-padded\") hold one "
                  "name per row: UTF-8 bytes, then NUL bytes up to the width (none when the name fills "
-                 "the row).  A longer name is cut at the last UTF-8 character boundary that fits.\n");
+                 "the row).  A longer name is cut at the last UTF-8 character boundary that fits.  In "
+                 "Python, `View.names(table, column)` or `voidreckoning.decode_names(array)` decode "
+                 "them.\n");
     for (int t = 0; t < VR_NTABLES; t++) {
         fprintf(out, "\n## `%s`\n\n%s\n\n| column | dtype | lanes | meaning |\n|---|---|---|---|\n",
                 vr_tables[t].name, vr_tables[t].doc);
