@@ -57,8 +57,17 @@ typedef struct opts {
     bool factions_given;
     enum vr_pin_mode pin;
     mode_t mode;
-    vr_scenario sc;
+    vr_scenario sc; /* sc.content: the content below, until the arenas exist */
+    vr_content *content; /* loaded (or built in) to validate it and size the arenas */
 } opts;
+
+/* The content is needed only to size the arenas (its design count): the
+ * workers load their own copy. */
+static void drop_content(opts *o)
+{
+    o->sc.content = NULL;
+    vr_content_destroy(&o->content);
+}
 
 typedef struct worker {
     pid_t pid;
@@ -1099,13 +1108,15 @@ int main(int argc, char **argv)
     vr_content_factions(content, &ncf);
     if (c.o.content_dir[0] && !c.o.factions_given)
         c.o.sc.factions = ncf; /* one universe faction per content faction */
-    vr_content_destroy(&content);
+    c.o.content = content;
+    c.o.sc.content = content;
 
     /* plan: needs the topology and the arena sizes only */
     char err[256];
     hwloc_topology_t topo;
     if (vr_topology_load(&topo, c.o.topology, err, sizeof err)) {
         logf_("%s", err);
+        drop_content(&c.o);
         return 1;
     }
     uint64_t *sizes = calloc(c.o.universes, sizeof *sizes);
@@ -1121,11 +1132,13 @@ int main(int argc, char **argv)
     hwloc_topology_destroy(topo);
     if (rc) {
         logf_("cannot make a placement plan: %s", vr_strerror(rc));
+        drop_content(&c.o);
         return 1;
     }
     if (c.o.plan_only) {
         vr_plan_print(&c.plan, stdout);
         vr_plan_fini(&c.plan);
+        drop_content(&c.o);
         return 0;
     }
     if (!c.o.quiet)
@@ -1135,6 +1148,7 @@ int main(int argc, char **argv)
 
     if (check_stale(&c.o)) {
         vr_plan_fini(&c.plan);
+        drop_content(&c.o);
         return 1;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -1146,9 +1160,11 @@ int main(int argc, char **argv)
     if (c.o.hash_log && !(c.hash_log = fopen(c.o.hash_log, "w"))) {
         logf_("--hash-log %s: %s", c.o.hash_log, strerror(errno));
         vr_plan_fini(&c.plan);
+        drop_content(&c.o);
         return 1;
     }
     rc = create_world(&c);
+    drop_content(&c.o);
     /* spawn before any ZeroMQ context exists in this process */
     for (uint32_t u = 0; rc == 0 && u < c.o.universes; u++)
         rc = spawn_worker(&c, u);

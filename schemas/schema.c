@@ -3,6 +3,7 @@
  * The schema hash is XXH3 over a canonical text of every table and column
  * (names, numpy type strings, lanes) plus the layout version, so any change
  * to components.def changes it, and segments from another build are refused.
+ * vr_name_put writes the fixed-width name columns.
  */
 #include "vr_schema.h"
 
@@ -96,6 +97,11 @@ void vr_schema_markdown(FILE *out)
                  "`schemas/components.def`; do not edit.\n\n");
     fprintf(out, "Layout version %u, wire version %u, schema hash `%016llx`.\n",
             VR_LAYOUT_VERSION, VR_WIRE_VERSION, (unsigned long long)vr_schema_hash());
+    fprintf(out, "\nName columns (`|u1` with several lanes, meaning \"UTF-8, NUL-padded\") hold one "
+                 "name per row: UTF-8 bytes, then NUL bytes up to the width (none when the name fills "
+                 "the row).  A longer name is cut at the last UTF-8 character boundary that fits.  In "
+                 "Python, `View.names(table, column)` or `voidreckoning.decode_names(array)` decode "
+                 "them.\n");
     for (int t = 0; t < VR_NTABLES; t++) {
         fprintf(out, "\n## `%s`\n\n%s\n\n| column | dtype | lanes | meaning |\n|---|---|---|---|\n",
                 vr_tables[t].name, vr_tables[t].doc);
@@ -109,6 +115,21 @@ void vr_schema_markdown(FILE *out)
 #define VR_MSG(name, code, dir, doc) fprintf(out, "| %s | %d | %s | `%s` |\n", #name, code, dir, doc);
 #include "messages.def"
 #undef VR_MSG
+}
+
+size_t vr_name_put(uint8_t *dst, size_t width, const char *src)
+{
+    size_t n = src ? strnlen(src, width + 1) : 0;
+    if (n > width) { /* too long: back up to the start of a character */
+        n = width;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    if (n)
+        memcpy(dst, src, n);
+    if (width > n)
+        memset(dst + n, 0, width - n);
+    return n;
 }
 
 const char *vr_msg_name(int type)

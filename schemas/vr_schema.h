@@ -84,6 +84,16 @@ int vr_schema_column(int table, const char *name);
 /* Writes the schema as a Markdown document (used for docs/schema.md). */
 void vr_schema_markdown(FILE *out);
 
+/* ---- name columns (uint8_t lanes, see components.def) ------------------- */
+/* Writes the NUL-terminated UTF-8 string src into the `width` bytes at dst:
+ * the name, then NUL padding (none when it fills every byte).  A name longer
+ * than width is cut at the last UTF-8 character boundary at or before width
+ * (a continuation byte is never split off its lead byte), so the stored
+ * prefix is valid UTF-8 whenever src is.  Never writes outside
+ * dst[0 .. width).  src NULL stores an empty name.  Returns the bytes of src
+ * kept: less than strlen(src) means the name was truncated. */
+size_t vr_name_put(uint8_t *dst, size_t width, const char *src);
+
 /* ---- per-turn metrics (metrics.def) -------------------------------------- */
 enum vr_metric_id {
 #define VR_METRIC(name, doc) VR_M_##name,

@@ -636,6 +636,8 @@ static double round2(double x) { return round(x * 100.0) / 100.0; }
 
 #define NB_FACTIONS 6
 #define NB_ARCH 7
+#define NB_FITS 10 /* designs per faction */
+_Static_assert(NB_FACTIONS * NB_FITS == VR_CONTENT_BUILTIN_DESIGNS, "content.h states the built-in design count");
 
 static const struct weapon_arch {
     const char *key, *name, *category, *tags;
@@ -721,11 +723,11 @@ static int builtin_draft(draft *d, uint64_t seed)
 
     /* Designs: a standard design on every hull, a tactical one (one more
      * mount, better crews) on corvette, destroyer, cruiser and battleship. */
-    static const struct { int hull; int tactical; } fits[10] = {
+    static const struct { int hull; int tactical; } fits[NB_FITS] = {
         {0, 0}, {1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}, {0, 1}, {2, 1}, {3, 1}, {4, 1},
     };
     for (int f = 0; f < NB_FACTIONS; f++) {
-        for (int j = 0; j < 10; j++) {
+        for (int j = 0; j < NB_FITS; j++) {
             const struct hull_def *h = &builtin_hulls[fits[j].hull];
             int tac = fits[j].tactical;
             uint64_t e = ((uint64_t)f * 16 + (uint64_t)j) * 64;

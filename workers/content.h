@@ -145,6 +145,9 @@ typedef struct vr_content vr_content;
  * Every faction has designs of every hull class.  Returns 0, -VR_EBADARG
  * (out NULL) or -ENOMEM; on error *out is NULL. */
 int vr_content_builtin(vr_content **out, uint64_t seed);
+/* Designs of the built-in content, whatever the seed (arena sizing needs it
+ * before any content is made). */
+#define VR_CONTENT_BUILTIN_DESIGNS 60u
 
 /* Loads the content pack under dir (the original engine's layout):
  *   universes/<u>/factions/faction_registry.json   required

@@ -20,6 +20,10 @@
  * neighbouring system (cost = lane length).  All edges are stored once per
  * direction, grouped by source node (CSR: nodes.edge_begin/edge_count).
  *
+ * Names: factions.name and the designs table copy the loaded content (ids,
+ * hull classes, prices, ship stats), so readers of the arena (Python) can
+ * show names instead of indices without the content at hand.
+ *
  * Everything is a pure function of (seed, universe, scenario): ties are
  * broken by row index and all randomness comes from vr_rand.
  */
@@ -60,6 +64,10 @@ void vr_sim_capacity(const vr_scenario *s, uint32_t cap[VR_NTABLES])
     cap[VR_TAB_edges] = n * (2 * (MAXPLANETS + 2 * MAXASTEROIDS + 2) + 2) + 3 * lanes;
     cap[VR_TAB_factions] = f;
     cap[VR_TAB_relations] = f * f;
+    uint32_t nd = VR_CONTENT_BUILTIN_DESIGNS;
+    if (s->content)
+        vr_content_designs(s->content, &nd);
+    cap[VR_TAB_designs] = nd;
     cap[VR_TAB_planets] = n * MAXPLANETS;
     cap[VR_TAB_asteroids] = n * MAXASTEROIDS;
     cap[VR_TAB_stations] = n;
@@ -466,6 +474,57 @@ static int build_internal(vr_sim *sim, vr_cols *c)
     return rc;
 }
 
+/* ---- names and designs from the content ---------------------------------------- */
+
+/* Copies what Python needs to read the content's numbers as names: each
+ * faction's content id (factions.name), and one designs row per content
+ * design (row = the index ships.design holds) with its id, hull class,
+ * price and the stats a new ship of it gets.  Factions must exist and the
+ * economy's prices be set (vr__economy_genesis).  0 or -VR_EFULL. */
+static int content_tables(vr_sim *sim, vr_cols *c)
+{
+    uint32_t ncf = 0, nh = 0, nd = sim->ndesigns, nf = c->tables[VR_TAB_factions].count;
+    const vr_faction *cf = vr_content_factions(sim->content, &ncf);
+    const vr_hull_class *hulls = vr_content_hulls(sim->content, &nh);
+    const vr_design *d = vr_content_designs(sim->content, NULL);
+    const uint32_t wf = vr_columns[VR_COL_factions_name].lanes, wd = vr_columns[VR_COL_designs_name].lanes,
+                   wh = vr_columns[VR_COL_designs_hull_class].lanes;
+    for (uint32_t f = 0; f < nf; f++) {
+        uint16_t k = c->factions_content[f];
+        vr_name_put(c->factions_name + (size_t)f * wf, wf, k < ncf ? vr_content_string(sim->content, cf[k].id) : "");
+    }
+    int rc = alloc_rows(c, VR_TAB_designs, nd);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < nd; i++) {
+        const vr_shipstats *st = &sim->stats[i];
+        vr_name_put(c->designs_name + (size_t)i * wd, wd, vr_content_string(sim->content, d[i].id));
+        vr_name_put(c->designs_hull_class + (size_t)i * wh, wh,
+                    d[i].hull < nh ? vr_content_string(sim->content, hulls[d[i].hull].id) : "");
+        c->designs_faction[i] = 0; /* the first faction playing the design's content faction */
+        for (uint32_t f = 0; f < nf && d[i].faction != VR_CONTENT_NONE; f++)
+            if (c->factions_content[f] == d[i].faction) {
+                c->designs_faction[i] = (uint16_t)(f + 1);
+                break;
+            }
+        c->designs_cost[i] = sim->design_credits ? sim->design_credits[i] : 0;
+        c->designs_alloys[i] = sim->design_alloys ? sim->design_alloys[i] : 0;
+        c->designs_build_turns[i] = sim->design_turns ? sim->design_turns[i] : 0;
+        c->designs_hull[i] = st->hull;
+        c->designs_shield[i] = st->shield;
+        c->designs_armor[i] = st->armor;
+        c->designs_strength[i] = st->strength;
+        c->designs_ap[i] = st->ap;
+        c->designs_attacks[i] = st->attacks;
+        c->designs_accuracy[i] = st->accuracy;
+        c->designs_evasion[i] = st->evasion;
+        c->designs_morale[i] = st->morale;
+        c->designs_speed[i] = st->speed;
+        c->designs_cargo[i] = st->cargo;
+    }
+    return 0;
+}
+
 /* ---- fleets and ships ---------------------------------------------------------- */
 
 /* Gives ship row r the stats of design d, in fleet `fleet` of faction. */
@@ -564,6 +623,7 @@ int vr_sim_genesis(vr_sim *sim, vr_cols *c)
     uint32_t n = s->systems;
     uint32_t cap[VR_NTABLES];
     vr_sim_capacity(s, cap);
+    cap[VR_TAB_designs] = sim->ndesigns; /* the content in use, whatever s says */
     for (int t = 0; t < VR_NTABLES; t++)
         if (c->capacity[t] < cap[t])
             return -VR_EFULL;
@@ -626,7 +686,7 @@ int vr_sim_genesis(vr_sim *sim, vr_cols *c)
     }
     if ((rc = build_internal(sim, c)))
         return rc;
-    if ((rc = vr__economy_genesis(sim, c)))
+    if ((rc = vr__economy_genesis(sim, c)) || (rc = content_tables(sim, c)))
         return rc;
     for (uint32_t k = 0; k < s->fleets; k++)
         if ((rc = vr__spawn_fleet(sim, c, 0, k)))

@@ -22,7 +22,9 @@ typedef struct vr_scenario {
     const struct vr_content *content;
 } vr_scenario;
 
-/* Capacities an arena needs for a scenario (fleet headroom included). */
+/* Capacities an arena needs for a scenario (fleet headroom included; the
+ * designs table takes s->content's designs, or the built-in content's when
+ * s->content is NULL). */
 void vr_sim_capacity(const vr_scenario *s, uint32_t capacity[VR_NTABLES]);
 
 /* Per-worker caches derived from the arena (shortest-path trees). */
@@ -31,7 +33,8 @@ int vr_sim_new(vr_sim **out, const vr_scenario *s);
 void vr_sim_destroy(vr_sim **sim);
 
 /* Builds turn 0 into the work buffer: galaxy (systems, hyperlanes = minimum
- * spanning tree plus links to the 3 nearest neighbours) and fleets.
+ * spanning tree plus links to the 3 nearest neighbours), factions (with the
+ * content's names), the designs table, and fleets.
  * Returns 0, -VR_EFULL if the arena is too small, or -VR_EBADARG. */
 int vr_sim_genesis(vr_sim *sim, vr_cols *c);
 

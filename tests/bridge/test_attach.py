@@ -34,6 +34,14 @@ SOURCE = HERE.parent.parent
 BUILD = Path(os.environ.get("VR_BUILD", SOURCE / "build"))
 WRITER = BUILD / "tests" / "vr-test-writer"
 FLEETS = 500  # fleets the writer allocates per universe
+#: what factions.name (48 bytes) holds for the writer's FACTION_NAMES: the
+#: last is 47 bytes + U+03A9, cut before the character that does not fit
+FACTION_NAMES = [
+    "Templars_of_the_Flux",
+    "\u00c6r\u00f8_\u03a9mega \u20ac \U0001f680",
+    "Exactly_forty_eight_bytes_long_name_0123456789ab",
+    "Forty_seven_bytes_then_an_omega_0123456789abcde",
+]
 
 _serial = itertools.count()
 
@@ -386,6 +394,55 @@ def test_layout_comes_from_the_directory(writers):
     with vr.attach(new2) as c:
         with pytest.raises(vr.SchemaError, match="type string"):
             c.universes[0].tables
+
+
+def test_names_decode_from_the_zero_copy_column(writers):
+    turns = 4
+    name = held_cluster(writers, turns)
+    with vr.attach(name) as c:
+        u = c.universes[0]
+        assert u.column_info("factions", "name").lanes == 48
+        with u.read() as v:
+            raw = v.column("factions", "name")
+            assert raw.shape == (4, 48) and raw.dtype == np.uint8 and not raw.flags.writeable
+            assert np.shares_memory(raw, np.frombuffer(u.mapping, np.uint8))
+            assert bytes(raw[2]) == FACTION_NAMES[2].encode()  # full width: no NUL
+            names = v.names("factions")
+            assert vr.decode_names(raw) == names
+        assert names == FACTION_NAMES
+        assert u.names("factions") == (FACTION_NAMES, turns)
+        with u.read() as v:
+            # only uint8 columns of several lanes are names
+            for table, col in [("fleets", "ships"), ("factions", "stance"), ("ledger", "amount")]:
+                with pytest.raises(TypeError, match="not a name column"):
+                    v.names(table, col)
+            with pytest.raises(KeyError, match="no column"):
+                v.names("fleets")
+        with pytest.raises(TypeError):
+            u.names("fleets", "speed")
+
+
+def test_decode_names_rules():
+    def rows(*raw: bytes, width: int = 8) -> np.ndarray:
+        a = np.zeros((len(raw), width), np.uint8)
+        for i, b in enumerate(raw):
+            a[i, :len(b)] = np.frombuffer(b, np.uint8)
+        a.flags.writeable = False  # as the bridge hands columns out
+        return a
+
+    assert vr.decode_names(rows(b"abc", b"", b"12345678")) == ["abc", "", "12345678"]
+    assert vr.decode_names(rows()) == []
+    assert vr.decode_names(np.zeros((3, 0), np.uint8)) == ["", "", ""]
+    # multi-byte UTF-8; after the first NUL nothing counts; bad bytes never raise
+    assert vr.decode_names(rows("\u03a9\u20ac".encode(), b"ab\0cd", b"\xff\xfeok", b"x\xce")) == [
+        "\u03a9\u20ac", "ab", "\ufffd\ufffdok", "x\ufffd"]
+    # a strided slice (every other row) decodes the rows it shows
+    a = rows(b"one", b"two", b"three", b"four")
+    assert vr.decode_names(a[::2]) == ["one", "three"]
+    assert vr.decode_names(a[1:2]) == ["two"]
+    for bad in (a[0], a.astype(np.uint16), a.reshape(2, 2, 8), np.array(["ab"])):
+        with pytest.raises(TypeError, match="not a name column"):
+            vr.decode_names(bad)
 
 
 def test_missing_cluster(writers):

@@ -5,7 +5,9 @@
  *
  * Creates the cluster segment "/vr.NAME.cluster" and NUNIVERSES arenas
  * "/vr.NAME.uK" (systems 16, lanes 64, fleets 1000 rows), allocates 500
- * fleets per universe at turn 0, then publishes turns 1..TURNS.  In every
+ * fleets per universe at turn 0, and 4 factions named by vr_name_put from
+ * FACTION_NAMES (test_attach.py holds the same list and what the 48-byte
+ * column keeps of each), then publishes turns 1..TURNS.  In every
  * published turn every live fleet has ships == turn and speed == (float)turn,
  * so a reader can tell a consistent turn from a mix of two.  After each turn
  * the cluster header (committed turn, cluster hash) and the universe records
@@ -29,6 +31,16 @@
 
 #define MAX_UNIVERSES 64
 #define FLEETS 500
+
+/* Names for factions.name: plain, multi-byte, exactly 48 bytes, and 49
+ * bytes whose 48th byte is the first of a 2-byte character (kept: 47). */
+static const char *const FACTION_NAMES[] = {
+    "Templars_of_the_Flux",
+    "\xc3\x86r\xc3\xb8_\xce\xa9mega \xe2\x82\xac \xf0\x9f\x9a\x80",
+    "Exactly_forty_eight_bytes_long_name_0123456789ab",
+    "Forty_seven_bytes_then_an_omega_0123456789abcde\xce\xa9",
+};
+#define NFACTIONS (sizeof FACTION_NAMES / sizeof FACTION_NAMES[0])
 
 static volatile sig_atomic_t stop;
 
@@ -91,6 +103,13 @@ static int step(vr_arena *a, uint64_t turn, uint64_t *hash)
                 return rc;
             c.fleets_faction[f] = (uint16_t)(1 + f % 4);
         }
+        uint32_t w = vr_columns[VR_COL_factions_name].lanes;
+        for (uint32_t f = 0; f < NFACTIONS; f++) {
+            uint64_t id;
+            if ((rc = vr_ent_alloc(&c, VR_TAB_factions, &id)))
+                return rc;
+            vr_name_put(c.factions_name + (size_t)f * w, w, FACTION_NAMES[f]);
+        }
     }
     uint32_t rows = c.tables[VR_TAB_fleets].count;
     for (uint32_t r = 0; r < rows; r++)
@@ -115,7 +134,7 @@ static void commit(vr_cluster *cl, uint32_t n, uint64_t turn, const uint64_t *ha
         u->state_hash = hashes[i];
         u->heartbeat_ns = now_ns();
         u->turn_ns = turn_ns;
-        u->entities = FLEETS + 16;
+        u->entities = FLEETS + 16 + NFACTIONS;
         u->status = VR_WORKER_READY;
     }
     h->committed_turn = turn;
@@ -172,6 +191,7 @@ int main(int argc, char **argv)
         spec.capacity[VR_TAB_systems] = 16;
         spec.capacity[VR_TAB_lanes] = 64;
         spec.capacity[VR_TAB_fleets] = 1000;
+        spec.capacity[VR_TAB_factions] = NFACTIONS;
         vr_urec *u = vr_cluster_universe(cl, i);
         vr_segname(u->arena, sizeof u->arena, name, (int)i); /* shm name, leading '/' */
         snprintf(u->cpus, sizeof u->cpus, "0-1");

@@ -353,6 +353,40 @@ def test_content_pack_runs_deterministically_with_its_factions_and_designs(clust
             assert hull.min() > 0
 
 
+@pytest.mark.skipif(not CONTENT.is_dir(), reason="content pack not found (set VR_CONTENT_DIR)")
+def test_python_reads_faction_and_design_names_of_the_pack(cluster):
+    import voidreckoning as vr
+    uni = CONTENT / "universes" / "void_reckoning"
+    registry = json.loads((uni / "factions" / "faction_registry.json").read_text())
+    roster = json.loads((uni / "units" / "procedural_roster.json").read_text())
+    c = cluster().start("--paused", "--universes", "2", "--content", str(CONTENT))
+    c.ctl("step", "2")
+    with vr.attach(c.name) as w:
+        for u in w.universes:
+            with u.read() as v:
+                assert v.turn == 2
+                factions = v.names("factions")
+                designs = v.names("designs")
+                hulls = v.names("designs", "hull_class")
+                owner = v.column("designs", "faction").copy()
+                alive = v.alive("ships")
+                ship_design = v.column("ships", "design")[alive].copy()
+                ship_faction = v.column("ships", "faction")[alive].copy()
+            assert "Templars_of_the_Flux" in factions
+            assert factions == sorted(registry)  # one universe faction per pack faction, by id
+            assert designs == sorted(roster)     # row = ships.design = the content's index
+            assert set(hulls) <= {"corvette", "destroyer", "cruiser", "battleship", "titan",
+                                  "missile_destroyer", "command_cruiser",
+                                  "exterminator_battleship", "mothership"}
+            for d, name in enumerate(designs):
+                assert factions[owner[d] - 1] == roster[name]["faction"]
+            # every ship: its faction's name is the faction of its design in the pack
+            assert len(ship_design) > 0
+            for d, f in set(zip(ship_design.tolist(), ship_faction.tolist())):
+                assert roster[designs[d]]["faction"] == factions[f - 1]
+            assert u.names("factions") == (factions, 2)
+
+
 def test_broken_content_pack_is_refused_naming_file_and_field(tmp_path):
     import shutil
     if not CONTENT.is_dir():

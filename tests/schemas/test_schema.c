@@ -5,7 +5,9 @@
  * bridge and the docs are all derived from them: every column belongs to a
  * table, every table has its implicit _gen/_free columns where VR_COL_GEN/
  * VR_COL_FREE say, name lookups find exactly what is declared, and the
- * Markdown output documents every column.
+ * Markdown output documents every column.  vr_name_put, the writer of the
+ * fixed-width name columns, pads with NUL, never writes past the width and
+ * cuts a long name only between UTF-8 characters.
  */
 #include "vr_schema.h"
 
@@ -242,6 +244,73 @@ START_TEST(test_msg_names)
 }
 END_TEST
 
+/* ---- name columns ---------------------------------------------------------------- */
+
+/* vr_name_put into the middle of a 0xEE-filled buffer: returns what it kept
+ * and checks that nothing outside dst[0 .. width) was touched. */
+static size_t put(uint8_t *buf, size_t width, const char *src)
+{
+    memset(buf, 0xEE, 96);
+    size_t kept = vr_name_put(buf + 16, width, src);
+    for (size_t i = 0; i < 16; i++)
+        ck_assert_uint_eq(buf[i], 0xEE);
+    for (size_t i = 16 + width; i < 96; i++)
+        ck_assert_msg(buf[i] == 0xEE, "byte %zu after a name of width %zu was written", i - 16, width);
+    return kept;
+}
+
+START_TEST(test_name_put)
+{
+    uint8_t buf[96];
+    uint8_t *d = buf + 16;
+    /* fits: the name, then NUL padding to the width */
+    ck_assert_uint_eq(put(buf, 48, "Templars_of_the_Flux"), 20);
+    ck_assert_mem_eq(d, "Templars_of_the_Flux", 20);
+    for (size_t i = 20; i < 48; i++)
+        ck_assert_uint_eq(d[i], 0);
+    /* exactly the width: no NUL at all */
+    ck_assert_uint_eq(put(buf, 8, "abcdefgh"), 8);
+    ck_assert_mem_eq(d, "abcdefgh", 8);
+    /* longer ASCII: cut at the width */
+    ck_assert_uint_eq(put(buf, 8, "abcdefghij"), 8);
+    ck_assert_mem_eq(d, "abcdefgh", 8);
+    /* empty, NULL, width 0 */
+    ck_assert_uint_eq(put(buf, 4, ""), 0);
+    ck_assert_mem_eq(d, "\0\0\0\0", 4);
+    ck_assert_uint_eq(put(buf, 4, NULL), 0);
+    ck_assert_mem_eq(d, "\0\0\0\0", 4);
+    ck_assert_uint_eq(put(buf, 0, "abc"), 0);
+}
+END_TEST
+
+START_TEST(test_name_put_utf8_boundary)
+{
+    uint8_t buf[96];
+    uint8_t *d = buf + 16;
+    /* "a" + U+00C6 (2 bytes) + U+03A9 (2 bytes) + U+1F680 (4 bytes) = 9 bytes */
+    const char *s = "a\xc3\x86\xce\xa9\xf0\x9f\x9a\x80";
+    ck_assert_uint_eq(strlen(s), 9);
+    /* expected kept bytes for every width: never in the middle of a character */
+    static const size_t kept[] = {0, 1, 1, 3, 3, 5, 5, 5, 5, 9, 9};
+    for (size_t w = 0; w < sizeof kept / sizeof kept[0]; w++) {
+        ck_assert_msg(put(buf, w, s) == kept[w], "width %zu: kept %zu, expected %zu", w,
+                      vr_name_put(d, w, s), kept[w]);
+        ck_assert_mem_eq(d, s, kept[w]);
+        for (size_t i = kept[w]; i < w; i++)
+            ck_assert_uint_eq(d[i], 0);
+    }
+    /* a name of 3-byte characters cut at 48 bytes keeps 16 of them */
+    char long_name[3 * 20 + 1];
+    for (int i = 0; i < 20; i++)
+        memcpy(long_name + 3 * i, "\xe2\x82\xac", 3); /* U+20AC */
+    long_name[60] = '\0';
+    ck_assert_uint_eq(put(buf, 47, long_name), 45);
+    ck_assert_uint_eq(d[45], 0);
+    ck_assert_uint_eq(d[46], 0);
+    ck_assert_uint_eq(put(buf, 48, long_name), 48);
+}
+END_TEST
+
 /* ---- markdown ------------------------------------------------------------------ */
 
 START_TEST(test_markdown)
@@ -316,6 +385,12 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, test_strerror_project_codes);
     tcase_add_test(tc, test_strerror_errno);
     tcase_add_test(tc, test_msg_names);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("names");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_name_put);
+    tcase_add_test(tc, test_name_put_utf8_boundary);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("markdown");

@@ -8,9 +8,13 @@
  * rules (nebula x2, asteroid field x1.5) and gates join neighbouring
  * systems.  Genesis must be a pure function of the scenario:
  * two arenas give the same state hash, another seed another hash.
+ * The content's names reach the arena: factions.name and one designs row
+ * per content design (its id, hull class, price and the stats its ships
+ * get), from built-in content and from the real pack, with names too long
+ * for their column cut between UTF-8 characters.
  */
 #include "vr_sim.h"
-#include "vr_test_shm.h"
+#include "vr_test_world.h"
 
 #include <check.h>
 #include <errno.h>
@@ -534,6 +538,203 @@ START_TEST(test_ships_and_factions)
 }
 END_TEST
 
+/* ---- names and designs from the content ------------------------------------ */
+
+/* Name column row `row` holds exactly `expect` (which fits), then NULs. */
+static void check_name(const uint8_t *col, uint32_t width, uint32_t row, const char *expect)
+{
+    const uint8_t *p = col + (size_t)row * width;
+    size_t n = strlen(expect);
+    ck_assert_msg(n <= width, "'%s' does not fit %u bytes", expect, width);
+    ck_assert_msg(memcmp(p, expect, n) == 0, "row %u: '%.*s', expected '%s'", row, (int)width, (const char *)p,
+                  expect);
+    for (size_t i = n; i < width; i++)
+        ck_assert_msg(p[i] == 0, "row %u: byte %zu after '%s' is %u, not NUL", row, i, expect, p[i]);
+}
+
+static uint32_t lanes_of(int col) { return vr_columns[col].lanes; }
+
+/* factions.name and the designs table mirror sim's content; the ships made
+ * at turn 0 carry their design's stats.  For content whose names all fit. */
+static void check_content_tables(const vr_cols *c, const vr_sim *sim)
+{
+    uint32_t ncf, nh, nd;
+    const vr_faction *cf = vr_content_factions(sim->content, &ncf);
+    const vr_hull_class *h = vr_content_hulls(sim->content, &nh);
+    const vr_design *d = vr_content_designs(sim->content, &nd);
+    uint32_t nf = c->tables[VR_TAB_factions].count;
+    ck_assert_uint_eq(nd, sim->ndesigns);
+    ck_assert_uint_eq(c->tables[VR_TAB_designs].count, nd);
+    ck_assert_uint_eq(c->tables[VR_TAB_designs].live, nd);
+    for (uint32_t f = 0; f < nf; f++) {
+        ck_assert_uint_lt(c->factions_content[f], ncf);
+        check_name(c->factions_name, lanes_of(VR_COL_factions_name), f,
+                   vr_content_string(sim->content, cf[c->factions_content[f]].id));
+    }
+    for (uint32_t i = 0; i < nd; i++) {
+        ck_assert_uint_eq(c->gen[VR_TAB_designs][i] & 1, 1);
+        check_name(c->designs_name, lanes_of(VR_COL_designs_name), i, vr_content_string(sim->content, d[i].id));
+        ck_assert_uint_lt(d[i].hull, nh);
+        check_name(c->designs_hull_class, lanes_of(VR_COL_designs_hull_class), i,
+                   vr_content_string(sim->content, h[d[i].hull].id));
+        uint32_t first = 0;
+        for (uint32_t f = nf; f-- > 0;)
+            if (c->factions_content[f] == d[i].faction)
+                first = f + 1;
+        ck_assert_uint_eq(c->designs_faction[i], first);
+        ck_assert_int_gt(c->designs_cost[i], 0);
+        ck_assert_int_eq(c->designs_cost[i], sim->design_credits[i]);
+        ck_assert_int_eq(c->designs_alloys[i], sim->design_alloys[i]);
+        ck_assert_uint_eq(c->designs_build_turns[i], sim->design_turns[i]);
+        const vr_shipstats *st = &sim->stats[i];
+        ck_assert(c->designs_hull[i] == st->hull && c->designs_hull[i] > 0);
+        ck_assert(c->designs_shield[i] == st->shield && c->designs_armor[i] == st->armor);
+        ck_assert(c->designs_strength[i] == st->strength && c->designs_ap[i] == st->ap);
+        ck_assert(c->designs_speed[i] == st->speed && c->designs_speed[i] > 0);
+        ck_assert_uint_eq(c->designs_attacks[i], st->attacks);
+        ck_assert_uint_eq(c->designs_accuracy[i], st->accuracy);
+        ck_assert_uint_eq(c->designs_evasion[i], st->evasion);
+        ck_assert_uint_eq(c->designs_morale[i], st->morale);
+        ck_assert_uint_eq(c->designs_cargo[i], st->cargo);
+    }
+    /* a reader can take a ship's stats and owner from its design's row */
+    uint32_t ns = c->tables[VR_TAB_ships].count;
+    ck_assert_uint_gt(ns, 0);
+    for (uint32_t r = 0; r < ns; r++) {
+        uint16_t k = c->ships_design[r];
+        ck_assert_uint_lt(k, nd);
+        ck_assert(c->ships_hull[r] == c->designs_hull[k] && c->ships_speed[r] == c->designs_speed[k]);
+        ck_assert_uint_eq(c->ships_attacks[r], c->designs_attacks[k]);
+        uint16_t owner = c->designs_faction[k];
+        ck_assert_uint_ge(owner, 1);
+        ck_assert_uint_eq(c->factions_content[owner - 1], c->factions_content[c->ships_faction[r] - 1]);
+    }
+}
+
+/* Row of the faction named `name`, or -1. */
+static int faction_named(const vr_cols *c, const char *name)
+{
+    uint32_t w = lanes_of(VR_COL_factions_name);
+    for (uint32_t f = 0; f < c->tables[VR_TAB_factions].count; f++)
+        if (strncmp((const char *)c->factions_name + (size_t)f * w, name, w) == 0 && strlen(name) <= w)
+            return (int)f;
+    return -1;
+}
+
+START_TEST(test_names_builtin)
+{
+    vr_scenario s = scenario(31); /* 5 factions; the built-in content has 6 */
+    char seg[VR_SEGNAME_MAX];
+    vr_arena *a;
+    vr_cols c;
+    vr_sim *sim;
+    vt_world_make("namesb", &s, seg, sizeof seg, &a, &c, &sim);
+    ck_assert_uint_eq(sim->ndesigns, VR_CONTENT_BUILTIN_DESIGNS);
+    uint32_t cap[VR_NTABLES];
+    vr_sim_capacity(&s, cap);
+    ck_assert_uint_eq(cap[VR_TAB_designs], VR_CONTENT_BUILTIN_DESIGNS);
+    check_content_tables(&c, sim);
+    /* the 6th content faction plays no faction here: its designs have none */
+    uint32_t none = 0;
+    for (uint32_t i = 0; i < sim->ndesigns; i++)
+        none += c.designs_faction[i] == 0;
+    ck_assert_uint_eq(none, VR_CONTENT_BUILTIN_DESIGNS / 6);
+    /* generated names, distinct per faction */
+    for (uint32_t f = 0; f < s.factions; f++) {
+        ck_assert_uint_ne(c.factions_name[f * lanes_of(VR_COL_factions_name)], 0);
+        for (uint32_t g = 0; g < f; g++)
+            ck_assert(memcmp(c.factions_name + f * lanes_of(VR_COL_factions_name),
+                             c.factions_name + g * lanes_of(VR_COL_factions_name), lanes_of(VR_COL_factions_name)));
+    }
+    vt_world_drop(seg, &a, &sim);
+
+    /* more factions than the content has: names repeat in order */
+    s.factions = 8;
+    vt_world_make("namesb8", &s, seg, sizeof seg, &a, &c, &sim);
+    check_content_tables(&c, sim);
+    uint32_t w = lanes_of(VR_COL_factions_name);
+    ck_assert_mem_eq(c.factions_name + 6 * w, c.factions_name, w);
+    ck_assert_mem_eq(c.factions_name + 7 * w, c.factions_name + w, w);
+    for (uint32_t i = 0; i < sim->ndesigns; i++)
+        ck_assert_uint_le(c.designs_faction[i], 6);
+    vt_world_drop(seg, &a, &sim);
+}
+END_TEST
+
+START_TEST(test_names_from_pack)
+{
+    vr_content *pack = NULL;
+    char err[512] = "";
+    int rc = vr_content_load(&pack, vt_pack_dir(), err, sizeof err);
+    ck_assert_msg(rc == 0, "content pack %s: %s", vt_pack_dir(), err);
+    vr_scenario s = scenario(32);
+    s.factions = 10;
+    s.content = pack;
+    char seg[VR_SEGNAME_MAX];
+    vr_arena *a;
+    vr_cols c;
+    vr_sim *sim;
+    vt_world_make("namesp", &s, seg, sizeof seg, &a, &c, &sim);
+    uint32_t cap[VR_NTABLES];
+    vr_sim_capacity(&s, cap);
+    ck_assert_uint_eq(cap[VR_TAB_designs], 420);
+    ck_assert_uint_eq(c.tables[VR_TAB_designs].count, 420);
+    check_content_tables(&c, sim); /* every name of the pack fits: none is cut */
+    int templars = faction_named(&c, "Templars_of_the_Flux");
+    ck_assert_int_ge(templars, 0);
+    ck_assert_int_ge(faction_named(&c, "VoidSpawn_Entities"), 0);
+    int k = vr_content_design_find(pack, "templars_of_the_flux_fighter_standard");
+    ck_assert_int_ge(k, 0);
+    check_name(c.designs_name, lanes_of(VR_COL_designs_name), (uint32_t)k, "templars_of_the_flux_fighter_standard");
+    check_name(c.designs_hull_class, lanes_of(VR_COL_designs_hull_class), (uint32_t)k, "corvette");
+    ck_assert_uint_eq(c.designs_faction[k], (uint32_t)templars + 1);
+    ck_assert_int_eq(c.designs_cost[k], 200 * 1000); /* "cost": 200 in the pack */
+    vt_world_drop(seg, &a, &sim);
+    vr_content_destroy(&pack);
+}
+END_TEST
+
+/* Ids longer than their column: 47 ASCII bytes + U+03A9 (2 bytes) for a
+ * faction (48 wide), 63 + U+20AC (3 bytes) for a design (64 wide). */
+#define LONG_FACTION "Faction_with_a_rather_long_name_for_one_column_\\u03a9"
+#define LONG_DESIGN "design_with_a_name_that_runs_past_the_sixty_four_bytes_it_gets_\\u20ac"
+
+START_TEST(test_names_truncated)
+{
+    char dir[64];
+    vt_pack_write(dir, sizeof dir, "{\"" LONG_FACTION "\": {\"id\": \"" LONG_FACTION "\"}}",
+                  "{\"gun\": {\"id\": \"gun\", \"stats\": {\"range\": 20, \"strength\": 5, \"ap\": -1, "
+                  "\"attacks\": 2}}}",
+                  "{\"" LONG_DESIGN "\": {\"blueprint_id\": \"" LONG_DESIGN "\", \"type\": \"cruiser\", "
+                  "\"faction\": \"" LONG_FACTION "\", \"cost\": 500, \"base_stats\": {\"hp\": 900, "
+                  "\"speed\": 40}, \"components\": [{\"slot\": \"weapon\", \"component\": \"gun\"}]}}");
+    vr_content *pack = NULL;
+    char err[512] = "";
+    int rc = vr_content_load(&pack, dir, err, sizeof err);
+    vt_rmtree(dir);
+    ck_assert_msg(rc == 0, "small pack: %s", err);
+    ck_assert_uint_eq(strlen(vr_content_string(pack, vr_content_factions(pack, NULL)[0].id)), 49);
+    ck_assert_uint_eq(strlen(vr_content_string(pack, vr_content_designs(pack, NULL)[0].id)), 66);
+    vr_scenario s = scenario(33);
+    s.factions = 2;
+    s.content = pack;
+    char seg[VR_SEGNAME_MAX];
+    vr_arena *a;
+    vr_cols c;
+    vr_sim *sim;
+    vt_world_make("namest", &s, seg, sizeof seg, &a, &c, &sim);
+    /* cut before the character that does not fit whole; nothing beyond the row */
+    check_name(c.factions_name, 48, 0, "Faction_with_a_rather_long_name_for_one_column_");
+    check_name(c.factions_name, 48, 1, "Faction_with_a_rather_long_name_for_one_column_");
+    check_name(c.designs_name, 64, 0, "design_with_a_name_that_runs_past_the_sixty_four_bytes_it_gets_");
+    check_name(c.designs_hull_class, 24, 0, "cruiser");
+    ck_assert_uint_eq(c.designs_faction[0], 1);
+    ck_assert(c.designs_hull[0] == 900.0f);
+    vt_world_drop(seg, &a, &sim);
+    vr_content_destroy(&pack);
+}
+END_TEST
+
 static Suite *galaxy_suite(void)
 {
     Suite *s = suite_create("galaxy");
@@ -553,6 +754,9 @@ static Suite *galaxy_suite(void)
     tcase_add_test(tc, test_fine_graph_connected);
     tcase_add_test(tc, test_large_galaxy);
     tcase_add_test(tc, test_ships_and_factions);
+    tcase_add_test(tc, test_names_builtin);
+    tcase_add_test(tc, test_names_from_pack);
+    tcase_add_test(tc, test_names_truncated);
     tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
     suite_add_tcase(s, tc);
     return s;

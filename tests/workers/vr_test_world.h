@@ -1,5 +1,6 @@
 /* vr_test_world.h: a generated universe in a fresh arena, for the suites of
- * workers/, and the one Check runner they share.
+ * workers/, the one Check runner they share, and content packs (the real one,
+ * small ones written to a temp dir).
  *
  * Header-only and static, like vr_test_shm.h (whose unique names and
  * /dev/shm sweep it uses): each suite is one executable.
@@ -11,7 +12,11 @@
 #include "vr_test_shm.h"
 
 #include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Creates an arena sized for *s under a unique name from tag, and builds
  * turn 0 into its work buffer (not published): *a, *c and *sim are the
@@ -53,6 +58,61 @@ static inline void vt_world_drop(const char *seg, vr_arena **a, vr_sim **sim)
     vr_arena_detach(a);
     ck_assert_int_eq(shm_unlink(seg), 0);
 }
+
+/* The original engine's content pack: $VR_CONTENT_DIR, else
+ * ../shared/data/void_reckoning next to the source tree. */
+static inline const char *vt_pack_dir(void)
+{
+    static char buf[4096];
+    const char *env = getenv("VR_CONTENT_DIR");
+    if (env && *env)
+        return env;
+    char here[2048];
+    snprintf(here, sizeof here, "%s", __FILE__);
+    char *slash = strrchr(here, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(here, sizeof here, ".");
+    snprintf(buf, sizeof buf, "%s/../../../shared/data/void_reckoning", here);
+    return buf;
+}
+
+static inline void vt_write(const char *dir, const char *rel, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    for (char *p = path + strlen(dir) + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0700);
+            *p = '/';
+        }
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "create %s", path);
+    ck_assert_int_eq(fputs(text, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A content pack of the three required files (JSON texts) in a new temp
+ * directory, written to dir (at least 32 bytes); vt_rmtree removes it. */
+static inline void vt_pack_write(char *dir, size_t len, const char *factions, const char *weapons,
+                                 const char *roster)
+{
+    snprintf(dir, len, "/tmp/vr_pack_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    vt_write(dir, "universes/vt/factions/faction_registry.json", factions);
+    vt_write(dir, "universes/vt/factions/weapon_registry.json", weapons);
+    vt_write(dir, "universes/vt/units/procedural_roster.json", roster);
+}
+
+static inline int vt_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static inline void vt_rmtree(const char *dir) { nftw(dir, vt_rm_one, 16, FTW_DEPTH | FTW_PHYS); }
 
 /* Runs suite s (fork mode) and checks nothing was left in /dev/shm; the
  * exit status of the suite's main. */

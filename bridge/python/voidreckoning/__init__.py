@@ -12,6 +12,7 @@ array::
         print(u.tables)                      # {"systems": ["x", ...], ...}
         with u.read() as v:                  # one consistent turn
             ships = v.column("fleets", "ships")[v.alive("fleets")].sum()
+            factions = v.names("factions")   # ["Templars_of_the_Flux", ...]
         print(v.turn, ships)                 # raises TornReadError on exit if overwritten
 
 Only the stdlib and numpy are used.  Segments are opened O_RDONLY and mapped
@@ -22,7 +23,7 @@ removes a segment.
 from __future__ import annotations
 
 from ._layout import LAYOUT_VERSION
-from .cluster import RETRY_SECONDS, Cluster, ColumnInfo, Universe, View, attach
+from .cluster import RETRY_SECONDS, Cluster, ColumnInfo, Universe, View, attach, decode_names
 from .errors import (AttachError, ClusterNotFound, NotYetError, SchemaError, TornReadError,
                      VersionError, VrError)
 
@@ -32,6 +33,7 @@ __all__ = [
     "LAYOUT_VERSION",
     "RETRY_SECONDS",
     "attach",
+    "decode_names",
     "Cluster",
     "Universe",
     "View",

@@ -63,6 +63,43 @@ class _Spinner:
         time.sleep(0)
 
 
+def decode_names(arr: np.ndarray) -> List[str]:
+    """Decodes a name column: one ``str`` per row.
+
+    ``arr`` is a ``(rows, width)`` uint8 array as :meth:`View.column` returns
+    for a name column (``factions.name``, ``designs.name``, ...); for one
+    row ``r`` pass ``arr[r:r + 1]``.  Each row holds UTF-8, NUL-padded; a
+    name that fills the row has no NUL.  The rows are reinterpreted in place
+    as fixed-width byte strings (no copy of the array); only the ``str``
+    objects returned are new.  Bytes after the first NUL are ignored and
+    undecodable bytes become U+FFFD, so a damaged row never raises.  Names
+    longer than the width were cut by the writer at a UTF-8 character
+    boundary.
+
+    Raises :class:`TypeError` if ``arr`` is not a 2-D uint8 array.
+    """
+    a = np.asarray(arr)
+    if a.dtype != np.uint8 or a.ndim != 2:
+        raise TypeError(f"not a name column: expected a (rows, width) uint8 array, "
+                        f"got a {a.ndim}-D {a.dtype} array")
+    rows, width = a.shape
+    if rows == 0 or width == 0:
+        return [""] * rows
+    if not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)  # a slice with a step: the one case that copies
+    raw = a.view(f"S{width}").reshape(rows)  # numpy drops the trailing NULs
+    return [b.split(b"\0", 1)[0].decode("utf-8", "replace") for b in raw.tolist()]
+
+
+def _name_column(a: "_Arena", table: str, column: str) -> "ColumnInfo":
+    ci = a.info(table, column)
+    if ci.dtype != np.uint8 or ci.lanes < 2:
+        raise TypeError(f"{table}.{column} is not a name column "
+                        f"({ci.dtype}, {ci.lanes} lane{'s' if ci.lanes > 1 else ''}; "
+                        f"names are uint8 columns of several lanes)")
+    return ci
+
+
 class ColumnInfo(NamedTuple):
     """One entry of an arena's column directory."""
     table: str
@@ -249,6 +286,16 @@ class View:
         return {c: self.column(name, c) for c in a.columns[name]
                 if implicit or not c.startswith("_")}
 
+    def names(self, table: str, column: str = "name") -> List[str]:
+        """The names of a name column, one ``str`` per row of this turn:
+        ``v.names("factions")[f - 1]`` is the name of faction ``f``,
+        ``v.names("designs")[d]`` that of design ``d`` (``ships.design``).
+        Decoded by :func:`decode_names` from the zero-copy column; check the
+        view (or leave the ``with`` block) before trusting the result.
+        Raises :class:`TypeError` for a column that is not a name column."""
+        _name_column(self._live_arena(), table, column)
+        return decode_names(self.column(table, column))
+
     def alive(self, table: str) -> np.ndarray:
         """Boolean mask of the rows alive in this turn (generation is odd)."""
         return (self.column(table, "_gen") & 1).astype(bool)
@@ -413,6 +460,21 @@ class Universe:
             arr = a.array(base, ci, a.rows(base, ci))
             if a.seq(base) == seq:
                 return arr, turn
+            spin.again()
+
+    def names(self, table: str, column: str = "name") -> Tuple[List[str], int]:
+        """(names, turn): the decoded names of a name column in the last
+        published turn (see :meth:`View.names`), decoded and then checked
+        against the writer, so they all belong to ``turn``.  Raises
+        :class:`TypeError` for a column that is not a name column."""
+        a = self._a()
+        ci = _name_column(a, table, column)
+        spin = _Spinner(f"{self.segment}: {table}.{column}")
+        while True:
+            _p, base, seq, turn, _h = a.begin()
+            names = decode_names(a.array(base, ci, a.rows(base, ci)))
+            if a.seq(base) == seq:
+                return names, turn
             spin.again()
 
     def close(self) -> None:
