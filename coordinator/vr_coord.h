@@ -85,4 +85,9 @@ void vr_reply_error(msgpack_sbuffer *sb, const char *msg);
 /* Cluster hash: XXH3 over the universes' state hashes in universe order. */
 uint64_t vr_cluster_hash(const uint64_t *hashes, uint32_t n);
 
+/* vrctl_top.c: `vrctl top` and `vrctl map` (argv[0] is the subcommand);
+ * exit statuses as vrctl's. */
+int vrctl_top(const char *name, int argc, char **argv);
+int vrctl_map(const char *name, int argc, char **argv);
+
 #endif

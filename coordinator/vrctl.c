@@ -27,6 +27,8 @@ static void usage(FILE *f)
 "  resume      run freely again\n"
 "  hash        per-universe and cluster hash at the last committed turn\n"
 "  shutdown    stop the cluster cleanly (segments are removed)\n"
+"  top         live view from shared memory: turn, rate, per-system times (vrctl top --help)\n"
+"  map         draw a universe's galaxy to a PNG (vrctl map --help; needs matplotlib)\n"
 "\n"
 "  -n, --name NAME       cluster name\n"
 "  -e, --endpoint EP     command endpoint (default: read from /dev/shm/vr.NAME.cluster)\n"
@@ -188,6 +190,10 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmdname = argv[optind];
+    if (strcmp(cmdname, "top") == 0)
+        return vrctl_top(name, argc - optind, argv + optind);
+    if (strcmp(cmdname, "map") == 0)
+        return vrctl_map(name, argc - optind, argv + optind);
     vr_cmd_kind kind = VR_CMD_NONE;
 #define VR_CMD_FIND(k, s) if (strcmp(cmdname, s) == 0) kind = VR_CMD_##k;
     VR_CMDS(VR_CMD_FIND)

@@ -13,7 +13,7 @@ case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$VR_ROOT/$BUILD_DIR" ;; esac
 
 PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev libhwloc-dev hwloc
           check libsubunit-dev libxxhash-dev libjansson-dev python3 python3-numpy python3-zmq
-          python3-msgpack python3-pytest)
+          python3-msgpack python3-pytest python3-matplotlib python3-pandas)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

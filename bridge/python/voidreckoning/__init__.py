@@ -6,6 +6,12 @@ array::
 
     import voidreckoning as vr
 
+    with vr.attach("demo") as world:
+        with world.turn() as t:              # one committed turn, every universe
+            u = t.universes[0]
+            ships = u.table("ships")         # zero-copy columns of that turn
+            print(t.number, len(ships), ships.live("hull").mean(), hex(u.hash))
+
     with vr.attach("demo") as c:
         print(c.status, c.committed_turn, hex(c.cluster_hash))
         u = c.universes[0]
@@ -23,7 +29,8 @@ removes a segment.
 from __future__ import annotations
 
 from ._layout import LAYOUT_VERSION
-from .cluster import RETRY_SECONDS, Cluster, ColumnInfo, Universe, View, attach, decode_names
+from .cluster import (RETRY_SECONDS, Cluster, ColumnInfo, Table, Turn, Universe, View, attach,
+                      decode_names)
 from .errors import (AttachError, ClusterNotFound, NotYetError, SchemaError, TornReadError,
                      VersionError, VrError)
 
@@ -37,6 +44,8 @@ __all__ = [
     "Cluster",
     "Universe",
     "View",
+    "Turn",
+    "Table",
     "ColumnInfo",
     "VrError",
     "AttachError",

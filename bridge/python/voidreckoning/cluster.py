@@ -16,7 +16,7 @@ from __future__ import annotations
 import mmap
 import re
 import time
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -200,6 +200,24 @@ class _Arena:
             h = s.u64(base + L.BUF_HASH)
             return p, base, seq, turn, h
 
+    def pin(self, turn: int) -> Optional[Tuple[int, int, int, int, int]]:
+        """Pins whichever buffer holds ``turn`` (the published one, or the
+        previous one the writer has not started to reuse): (index, base,
+        seq, turn, hash), or None when neither holds it right now."""
+        s = self.seg
+        p = s.u32(L.ARENA_PUBLISHED)
+        if p >= L.ARENA_NBUFFERS_MAX:
+            return None
+        for b in (p, 1 - p):
+            base = self.buffer_offset[b]
+            seq = s.u64(base + L.BUF_SEQ)
+            if seq & 1 or (b != p and seq == 0):  # being written, or never written
+                continue
+            t, h = s.u64(base + L.BUF_TURN), s.u64(base + L.BUF_HASH)
+            if t == turn and s.u64(base + L.BUF_SEQ) == seq:
+                return b, base, seq, t, h
+        return None
+
     def tabstate(self, base: int, table: int) -> Tuple[int, int, int, int]:
         """(count, live, free_count, reserved) of a table in a buffer."""
         return L.TABSTATE.unpack_from(self.seg.mm, base + L.BUFHDR_SIZE + table * L.TABSTATE_SIZE)
@@ -249,10 +267,14 @@ class View:
     hold a later turn.
     """
 
-    def __init__(self, universe: "Universe", arena: _Arena) -> None:
+    def __init__(self, universe: "Universe", arena: _Arena,
+                 pinned: Optional[Tuple[int, int, int, int, int]] = None) -> None:
         self._u = universe
         self._a = arena
-        self.buffer, self._base, self._seq, self.turn, self.hash = arena.begin()
+        self.buffer, self._base, self._seq, self.turn, self.hash = pinned or arena.begin()
+        #: the universe's metrics of this turn (``{"combat_ns": ..., "battles": ...}``)
+        #: when the view comes from :meth:`Cluster.turn`, else None
+        self.metrics: Optional[Dict[str, int]] = None
         #: (count, live, free_count) per table, read from the pinned buffer
         self._state = [arena.tabstate(self._base, t)[:3] for t in range(arena.ntables)]
         self._open = True
@@ -277,14 +299,58 @@ class View:
         count, _live, free_count = self._state[a.table_index[table]]
         return a.array(self._base, ci, free_count if name == "_free" else count)
 
-    def table(self, name: str, implicit: bool = False) -> Dict[str, np.ndarray]:
-        """Every column of a table (declared ones; with ``implicit`` also the
-        ``_gen`` and ``_free`` columns) as ``{name: array}``."""
+    def table(self, name: str, implicit: bool = False) -> "Table":
+        """A table of this turn: ``t["hull"]`` is a zero-copy column, ``len(t)``
+        the rows alive, ``t.alive`` their mask; iterating gives the column
+        names (declared ones; with ``implicit`` also ``_gen`` and ``_free``).
+        See :class:`Table`."""
         a = self._live_arena()
         if name not in a.columns:
             a.info(name, "")  # raises a KeyError naming the tables
-        return {c: self.column(name, c) for c in a.columns[name]
-                if implicit or not c.startswith("_")}
+        return Table(self, name, [c for c in a.columns[name] if implicit or not c.startswith("_")])
+
+    @property
+    def universe(self) -> "Universe":
+        """The universe this view reads."""
+        return self._u
+
+    def ids(self, table: str) -> np.ndarray:
+        """Entity ids (``generation << 32 | row``) of every row of this turn
+        (uint64; a new array).  Only rows with an odd generation are alive."""
+        gen = self.column(table, "_gen").astype(np.uint64)
+        return (gen << np.uint64(32)) | np.arange(gen.shape[0], dtype=np.uint64)
+
+    def row(self, table: str, entity: int) -> int:
+        """The row of entity id ``entity`` (``generation << 32 | row``, as in
+        ``decisions.entity`` or the ids commands return) in this turn.
+        Raises :class:`KeyError` naming the reason when the id is not alive
+        here: row out of range, freed, or reused by a later entity."""
+        entity = int(entity)
+        r, g = entity & 0xFFFFFFFF, entity >> 32
+        gen = self.column(table, "_gen")
+        if entity < 0 or r >= gen.shape[0]:
+            raise KeyError(f"{table}: no entity {entity:#x} (row {r} is beyond the "
+                           f"{gen.shape[0]} rows of turn {self.turn})")
+        now = int(gen[r])
+        if now != g:
+            why = ("freed" if now == g + 1 else "reused by a later entity") if now > g else \
+                "not created yet"
+            raise KeyError(f"{table}: entity {entity:#x} is not alive in turn {self.turn} "
+                           f"(row {r}: generation {now}, the id has {g}: {why})")
+        if not g & 1:
+            raise KeyError(f"{table}: {entity:#x} is not an entity id (even generation {g})")
+        return r
+
+    def rows_of(self, table: str, entities: Sequence[int]) -> np.ndarray:
+        """Rows of many entity ids at once (int64 array), -1 where an id is
+        not alive in this turn."""
+        ids = np.asarray(entities, dtype=np.uint64)
+        gen = self.column(table, "_gen")
+        r = (ids & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        g = (ids >> np.uint64(32)).astype(np.int64)
+        ok = (r < gen.shape[0]) & (g & 1 == 1)
+        ok[ok] &= gen[r[ok]].astype(np.int64) == g[ok]
+        return np.where(ok, r, -1)
 
     def names(self, table: str, column: str = "name") -> List[str]:
         """The names of a name column, one ``str`` per row of this turn:
@@ -348,6 +414,141 @@ class View:
 
     def __repr__(self) -> str:
         return f"<View {self._a.seg.name} turn {self.turn} buffer {self.buffer}>"
+
+
+class Table:
+    """One table of one pinned turn (from :meth:`View.table`).
+
+    ``t["hull"]`` is the column as a read-only, zero-copy numpy array over
+    every row of the turn (alive or free: rows are stable entity slots), and
+    ``t.alive`` is the mask of the rows alive; ``len(t)`` counts the rows
+    alive.  Iterating (``list(t)``, ``t.keys()``) gives the column names.
+    ``t.live("hull")`` is the alive rows only (a copy), ``t.ids`` the entity
+    ids, ``t.to_pandas()`` a DataFrame of the alive rows when pandas is
+    installed (it is not required).  Like every array of a view, read it
+    inside the view's ``with`` block.
+    """
+
+    def __init__(self, view: View, name: str, columns: List[str]) -> None:
+        self._v = view
+        #: the table's name
+        self.name = name
+        self._cols = columns
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        if column not in self._cols:
+            self._v._live_arena().info(self.name, column)  # raises a KeyError naming the columns
+        return self._v.column(self.name, column)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cols)
+
+    def __contains__(self, column: object) -> bool:
+        return column in self._cols
+
+    def __len__(self) -> int:
+        return self._v.live(self.name)
+
+    def keys(self) -> List[str]:
+        return list(self._cols)
+
+    def values(self) -> List[np.ndarray]:
+        return [self[c] for c in self._cols]
+
+    def items(self) -> List[Tuple[str, np.ndarray]]:
+        return [(c, self[c]) for c in self._cols]
+
+    @property
+    def rows(self) -> int:
+        """Rows of the turn, alive or free (the length of every column)."""
+        return self._v.rows(self.name)
+
+    @property
+    def alive(self) -> np.ndarray:
+        """Boolean mask of the rows alive in this turn."""
+        return self._v.alive(self.name)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Entity ids of every row (see :meth:`View.ids`)."""
+        return self._v.ids(self.name)
+
+    def live(self, column: str) -> np.ndarray:
+        """The alive rows of a column (a copy)."""
+        return self[column][self.alive]
+
+    def to_pandas(self, alive_only: bool = True) -> Any:
+        """A pandas DataFrame of the table (alive rows by default; a copy),
+        indexed by entity id; a multi-lane column becomes columns
+        ``name_0``, ``name_1``, ...  Raises :class:`ImportError` with a hint
+        when pandas is not installed (Debian: python3-pandas)."""
+        try:
+            import pandas as pd  # optional
+        except ImportError as e:
+            raise ImportError("Table.to_pandas needs pandas (Debian: apt install python3-pandas)") from e
+        mask = self.alive if alive_only else slice(None)
+        data: Dict[str, np.ndarray] = {}
+        for c in self._cols:
+            a = self[c][mask]
+            if a.ndim == 2:
+                for k in range(a.shape[1]):
+                    data[f"{c}_{k}"] = a[:, k].copy()
+            else:
+                data[c] = a.copy()
+        return pd.DataFrame(data, index=pd.Index(self.ids[mask], name="id"))
+
+    def __repr__(self) -> str:
+        return f"<Table {self.name}: {len(self)} alive of {self.rows} rows, {len(self._cols)} columns>"
+
+
+class Turn:
+    """One committed turn of every universe, held consistently (from
+    :meth:`Cluster.turn`).
+
+    ``t.universes[k]`` is a :class:`View` of universe ``k`` pinned at turn
+    :attr:`number` (all the same turn), with its :attr:`View.hash` and
+    :attr:`View.metrics`; :attr:`metrics` sums the universes' metrics.  On
+    leaving the ``with`` block every view is checked: if a writer has started
+    to overwrite a buffer this turn holds (the reader fell about two turns
+    behind), :class:`TornReadError` is raised; a worker is never blocked.
+    """
+
+    def __init__(self, number: int, cluster_hash: int, views: List[View],
+                 metrics: Dict[str, int]) -> None:
+        #: the turn every view holds
+        self.number = number
+        #: the coordinator's hash of the universes' hashes at this turn
+        self.hash = cluster_hash
+        #: one pinned view per universe, in universe order
+        self.universes = views
+        #: every ``m_<name>`` metric of the turn summed over the universes
+        #: (``{"combat_ns": ..., "battles": ..., ...}``)
+        self.metrics = metrics
+
+    def consistent(self) -> bool:
+        """True while no view of this turn has been overwritten."""
+        return all(v.consistent() for v in self.universes)
+
+    def check(self) -> None:
+        """Raises :class:`TornReadError` if any view was overwritten."""
+        for v in self.universes:
+            v.check()
+
+    def close(self) -> None:
+        for v in self.universes:
+            v.close()
+
+    def __enter__(self) -> "Turn":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.check()
+        finally:
+            self.close()
+
+    def __repr__(self) -> str:
+        return f"<Turn {self.number}: {len(self.universes)} universes>"
 
 
 class Universe:
@@ -613,6 +814,39 @@ class Cluster:
 
     def universe(self, index: int) -> Universe:
         return self.universes[index]
+
+    def turn(self) -> Turn:
+        """Holds the last committed turn of every universe at once; use as
+        ``with cluster.turn() as t: ...`` (see :class:`Turn`).
+
+        Every universe keeps its last two published turns; this pins, in
+        each, the buffer holding the committed turn read from the cluster
+        header (retrying with a newer one when a worker has already moved
+        two turns on).  Raises :class:`NotYetError` before turn 0 is
+        committed and :class:`TornReadError` if the workers outrun the
+        reader for more than ``RETRY_SECONDS``."""
+        arenas = [u._a() for u in self.universes]
+        spin = _Spinner(f"{self.segment}: committed turn")
+        while True:
+            dyn, recs = self._consistent(True)
+            status = L.CLUSTER_STATUS.get(dyn[3], "")
+            if status == "starting":
+                raise NotYetError(f"{self.segment}: cluster {self.name!r} is still starting")
+            number, chash = dyn[0], dyn[1]
+            pinned = [a.pin(number) for a in arenas]
+            if all(p is not None for p in pinned):
+                break
+            spin.again()
+        views = [View(u, a, p) for u, a, p in zip(self.universes, arenas, pinned)]
+        total: Dict[str, int] = {}
+        assert recs is not None
+        for v, r in zip(views, recs):
+            if int(r["committed_turn"]) != number:
+                continue
+            v.metrics = {f[2:]: int(r[f]) for f in recs.dtype.names if f.startswith("m_")}
+            for k, x in v.metrics.items():
+                total[k] = total.get(k, 0) + x
+        return Turn(number, chash, views, total)
 
     def close(self) -> None:
         """Detaches.  Mappings no array uses are unmapped now; a mapping that
