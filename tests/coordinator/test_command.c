@@ -219,12 +219,14 @@ END_TEST
 
 START_TEST(test_cmd_name_round_trip)
 {
-    for (int k = VR_CMD_NONE + 1; k <= VR_CMD_SHUTDOWN; k++) {
+    for (int k = VR_CMD_NONE + 1; k <= VR_CMD_RESULT; k++) {
         const char *name = vr_cmd_name((vr_cmd_kind)k);
         ck_assert_ptr_nonnull(name);
         ck_assert_str_ne(name, "?");
         for (int j = VR_CMD_NONE + 1; j < k; j++)
             ck_assert_str_ne(name, vr_cmd_name((vr_cmd_kind)j));
+        if (k > VR_CMD_SHUTDOWN) /* game commands need fields: see the game tests */
+            continue;
         req q;
         req_cmd(&q, name);
         result r = parse_req(&q);
@@ -232,7 +234,7 @@ START_TEST(test_cmd_name_round_trip)
         req_fini(&q);
     }
     ck_assert_str_eq(vr_cmd_name(VR_CMD_NONE), "?");
-    ck_assert_str_eq(vr_cmd_name((vr_cmd_kind)(VR_CMD_SHUTDOWN + 1)), "?");
+    ck_assert_str_eq(vr_cmd_name((vr_cmd_kind)(VR_CMD_RESULT + 1)), "?");
     ck_assert_str_eq(vr_cmd_name(VR_CMD_STEP), "step");
 }
 END_TEST
