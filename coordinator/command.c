@@ -386,6 +386,19 @@ void vr_reply_error(msgpack_sbuffer *sb, const char *msg)
     pack_str(&pk, msg);
 }
 
+void vr_reply_error_code(msgpack_sbuffer *sb, int code, const char *msg)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    pack_str(&pk, "ok");
+    msgpack_pack_false(&pk);
+    pack_str(&pk, "error");
+    pack_str(&pk, msg);
+    pack_str(&pk, "code");
+    msgpack_pack_int(&pk, code);
+}
+
 uint64_t vr_cluster_hash(const uint64_t *hashes, uint32_t n)
 {
     uint8_t buf[8];

@@ -636,8 +636,9 @@ static void queue_command(coord *c, const vr_cmd *cmd, const uint8_t *id, size_t
         reply(c, id, idlen, delim, cmd->kind, "the cluster is shutting down");
         return;
     }
-    if (vr_cmd_resolve(cmd, c->arenas, c->o.universes, &w, err, sizeof err)) {
-        reply(c, id, idlen, delim, cmd->kind, err);
+    int rc = vr_cmd_resolve(cmd, c->arenas, c->o.universes, &w, err, sizeof err);
+    if (rc) {
+        reply_code(c, id, idlen, delim, rc, err);
         return;
     }
     uint64_t ticket = c->next_ticket + 1;
@@ -671,13 +672,13 @@ static void reply_result(coord *c, uint64_t ticket, const uint8_t *id, size_t id
     if (ticket > c->next_ticket) {
         snprintf(err, sizeof err, "unknown ticket %" PRIu64 " (tickets issued so far: %s%" PRIu64 ")", ticket,
                  c->next_ticket ? "1 to " : "none, ", c->next_ticket);
-        reply(c, id, idlen, delim, VR_CMD_RESULT, err);
+        reply_code(c, id, idlen, delim, -VR_EBADARG, err);
         return;
     }
     if (r->ticket != ticket) {
         snprintf(err, sizeof err, "ticket %" PRIu64 " is too old: the results of the last %d commands are kept",
                  ticket, RESULTS);
-        reply(c, id, idlen, delim, VR_CMD_RESULT, err);
+        reply_code(c, id, idlen, delim, -VR_ENOTFOUND, err);
         return;
     }
     msgpack_sbuffer sb;
@@ -733,6 +734,14 @@ static void record_results(coord *c, uint32_t u, const vr_msg *m)
         r->code = wr->code;
         snprintf(r->text, sizeof r->text, "%s", wr->text);
     }
+}
+
+static void reply_code(coord *c, const uint8_t *id, size_t idlen, bool delim, int code, const char *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    vr_reply_error_code(&sb, code, err);
+    reply_map(c, id, idlen, delim, &sb);
 }
 
 static void defer(coord *c, vr_cmd_kind kind, const uint8_t *id, size_t idlen, bool delim)
@@ -805,15 +814,17 @@ static void handle_command(coord *c)
     int body = delim ? 1 : 0;
     char err[256] = "";
     vr_cmd cmd = {0};
+    int prc = -VR_EBADMSG;
     if (nparts - body != 1 || extra)
         snprintf(err, sizeof err, "a request is one message frame holding a msgpack map; got %d frames",
                  nparts - body + extra);
-    else if (vr_cmd_parse(zmq_msg_data(&parts[body]), zmq_msg_size(&parts[body]), &cmd, err, sizeof err) == 0)
+    else if ((prc = vr_cmd_parse(zmq_msg_data(&parts[body]), zmq_msg_size(&parts[body]), &cmd, err,
+                                 sizeof err)) == 0)
         err[0] = 0;
     for (int i = 0; i < nparts; i++)
         zmq_msg_close(&parts[i]);
     if (err[0]) {
-        reply(c, id, idlen, delim, VR_CMD_NONE, err);
+        reply_code(c, id, idlen, delim, prc, err);
         return;
     }
     switch (cmd.kind) {

@@ -126,6 +126,9 @@ int vr_cmd_resolve(const vr_cmd *cmd, vr_arena *const *arenas, uint32_t nunivers
 
 /* Appends a whole {"ok": false, "error": msg} reply to sb. */
 void vr_reply_error(msgpack_sbuffer *sb, const char *msg);
+/* The same with "code": the negative project code (e.g. -VR_EBADID), so
+ * clients can tell kinds of errors apart without parsing the sentence. */
+void vr_reply_error_code(msgpack_sbuffer *sb, int code, const char *msg);
 
 /* Cluster hash: XXH3 over the universes' state hashes in universe order. */
 uint64_t vr_cluster_hash(const uint64_t *hashes, uint32_t n);
