@@ -627,6 +627,14 @@ static void reply_map(coord *c, const uint8_t *id, size_t idlen, bool delim, msg
     msgpack_sbuffer_destroy(sb);
 }
 
+static void reply_code(coord *c, const uint8_t *id, size_t idlen, bool delim, int code, const char *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    vr_reply_error_code(&sb, code, err);
+    reply_map(c, id, idlen, delim, &sb);
+}
+
 /* order, spawn, policy: check now, queue for the next turn, reply a ticket */
 static void queue_command(coord *c, const vr_cmd *cmd, const uint8_t *id, size_t idlen, bool delim)
 {
@@ -734,14 +742,6 @@ static void record_results(coord *c, uint32_t u, const vr_msg *m)
         r->code = wr->code;
         snprintf(r->text, sizeof r->text, "%s", wr->text);
     }
-}
-
-static void reply_code(coord *c, const uint8_t *id, size_t idlen, bool delim, int code, const char *err)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    vr_reply_error_code(&sb, code, err);
-    reply_map(c, id, idlen, delim, &sb);
 }
 
 static void defer(coord *c, vr_cmd_kind kind, const uint8_t *id, size_t idlen, bool delim)
