@@ -11,6 +11,15 @@
  * coordinator never waits without a deadline.  SIGINT/SIGTERM, `vrctl
  * shutdown` or the turn limit stop the cluster cleanly: STOP to workers, wait,
  * unlink every segment, print "final turn N cluster hash H".
+ *
+ * Game commands (order, spawn, policy) are checked at once against the last
+ * committed turn (vr_cmd_resolve), given a ticket and queued in the order
+ * they were accepted: that order is the canonical order.  Each TURN carries
+ * up to VR_TURN_MAX_CMDS of its universe's queued commands (the rest wait
+ * for later turns, still in order); the worker applies them before the
+ * turn's systems and returns one result each with DONE.  w[u].sent keeps the
+ * commands of the last turn sent to universe u (the per-turn list a command
+ * log records); the results ring answers `result` by ticket.
  */
 #include "vr_coord.h"
 #include "vr_sim.h"
@@ -75,7 +84,26 @@ typedef struct worker {
     uint64_t hash, entities, turn_ns, last_seen;
     uint64_t metrics[VR_NMETRICS];
     char died[96];
+    uint32_t nsent;                   /* commands sent with the last TURN */
+    vr_wcmd sent[VR_TURN_MAX_CMDS];
 } worker;
+
+/* Game commands: accepted, waiting for a turn, in accepted order. */
+#define MAX_QUEUED 4096
+typedef struct queued {
+    uint32_t universe;
+    vr_wcmd w;
+} queued;
+
+/* Results by ticket: slot ticket % RESULTS. */
+#define RESULTS 4096
+enum { RES_FREE = 0, RES_PENDING, RES_DONE, RES_FAILED };
+typedef struct cmd_result {
+    uint64_t ticket, turn, entity;
+    uint32_t universe, op, state;
+    int32_t code;
+    char text[112];
+} cmd_result;
 
 #define MAX_WAITERS 16
 typedef struct waiter { /* a client whose reply waits for a turn to commit */
@@ -103,6 +131,10 @@ typedef struct coord {
     double turns_per_s;
     uint64_t last_progress, last_ping;
     FILE *hash_log;
+    queued *queue;           /* MAX_QUEUED entries, nqueued in use */
+    uint32_t nqueued;
+    uint64_t next_ticket;    /* the last ticket issued; 0 = none yet */
+    cmd_result *results;     /* RESULTS entries */
 } coord;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -374,7 +406,9 @@ static int create_world(coord *c)
     snprintf(h->cmd_endpoint, sizeof h->cmd_endpoint, "%s", c->cendpoint);
     c->arenas = calloc(o->universes, sizeof *c->arenas);
     c->w = calloc(o->universes, sizeof *c->w);
-    if (!c->arenas || !c->w)
+    c->queue = calloc(MAX_QUEUED, sizeof *c->queue);
+    c->results = calloc(RESULTS, sizeof *c->results);
+    if (!c->arenas || !c->w || !c->queue || !c->results)
         return -ENOMEM;
     for (uint32_t u = 0; u < o->universes; u++) {
         vr_arena_spec spec = {.universe = u, .cluster_id = id, .seed = o->seed};
@@ -403,7 +437,8 @@ static int create_world(coord *c)
 
 static int send_worker(coord *c, uint32_t u, const vr_msg *m)
 {
-    char id[16], buf[512];
+    static char buf[VR_WIRE_MAX_BYTES];
+    char id[16];
     int idlen = snprintf(id, sizeof id, "u%u", u);
     int n = vr_msg_encode(m, buf, sizeof buf);
     if (n < 0)
@@ -423,7 +458,9 @@ static void broadcast(coord *c, int type, uint64_t turn)
 {
     for (uint32_t u = 0; u < c->o.universes; u++)
         if (c->w[u].alive) {
-            vr_msg m = {.type = type, .turn = turn};
+            static vr_msg m;
+            memset(&m, 0, sizeof m);
+            m.type = type, m.turn = turn;
             send_worker(c, u, &m);
         }
 }
@@ -431,7 +468,8 @@ static void broadcast(coord *c, int type, uint64_t turn)
 /* Receives one worker message; returns the universe or -1 (message dropped). */
 static int recv_worker(coord *c, vr_msg *m)
 {
-    char id[64], buf[4096];
+    static char buf[VR_WIRE_MAX_BYTES];
+    char id[64];
     int idn = zmq_recv(c->wsock, id, sizeof id - 1, ZMQ_DONTWAIT);
     if (idn < 0)
         return -1;
@@ -571,6 +609,141 @@ static void reply(coord *c, const uint8_t *id, size_t idlen, bool delim, vr_cmd_
     msgpack_sbuffer_destroy(&sb);
 }
 
+static const char *op_name(uint32_t op)
+{
+    switch (op) {
+#define VR_OP_NAME(n, code, str) case VR_OP_##n: return str;
+        VR_ORDER_KINDS(VR_OP_NAME)
+#undef VR_OP_NAME
+    case VR_OP_SPAWN: return "spawn";
+    case VR_OP_POLICY: return "policy";
+    default: return "?";
+    }
+}
+
+static void reply_map(coord *c, const uint8_t *id, size_t idlen, bool delim, msgpack_sbuffer *sb)
+{
+    reply_raw(c, id, idlen, delim, sb);
+    msgpack_sbuffer_destroy(sb);
+}
+
+static void reply_code(coord *c, const uint8_t *id, size_t idlen, bool delim, int code, const char *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    vr_reply_error_code(&sb, code, err);
+    reply_map(c, id, idlen, delim, &sb);
+}
+
+/* order, spawn, policy: check now, queue for the next turn, reply a ticket */
+static void queue_command(coord *c, const vr_cmd *cmd, const uint8_t *id, size_t idlen, bool delim)
+{
+    char err[256];
+    vr_wcmd w;
+    if (c->stop) {
+        reply(c, id, idlen, delim, cmd->kind, "the cluster is shutting down");
+        return;
+    }
+    int rc = vr_cmd_resolve(cmd, c->arenas, c->o.universes, &w, err, sizeof err);
+    if (rc) {
+        reply_code(c, id, idlen, delim, rc, err);
+        return;
+    }
+    uint64_t ticket = c->next_ticket + 1;
+    cmd_result *r = &c->results[ticket % RESULTS];
+    if (c->nqueued == MAX_QUEUED || r->state == RES_PENDING) {
+        reply(c, id, idlen, delim, cmd->kind, "too many commands are waiting for a turn; step or resume, then retry");
+        return;
+    }
+    c->next_ticket = ticket;
+    w.ticket = ticket;
+    c->queue[c->nqueued++] = (queued){.universe = cmd->universe, .w = w};
+    *r = (cmd_result){.ticket = ticket, .universe = cmd->universe, .op = w.op, .state = RES_PENDING};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    pack_str(&pk, "ok"); msgpack_pack_true(&pk);
+    pack_str(&pk, "ticket"); msgpack_pack_uint64(&pk, ticket);
+    pack_str(&pk, "state"); pack_str(&pk, "pending");
+    pack_str(&pk, "universe"); msgpack_pack_uint32(&pk, cmd->universe);
+    pack_str(&pk, "op"); pack_str(&pk, op_name(w.op));
+    pack_str(&pk, "turn"); msgpack_pack_uint64(&pk, c->turn); /* last committed: applies to a later one */
+    reply_map(c, id, idlen, delim, &sb);
+}
+
+static void reply_result(coord *c, uint64_t ticket, const uint8_t *id, size_t idlen, bool delim)
+{
+    char err[160];
+    const cmd_result *r = &c->results[ticket % RESULTS];
+    if (ticket > c->next_ticket) {
+        snprintf(err, sizeof err, "unknown ticket %" PRIu64 " (tickets issued so far: %s%" PRIu64 ")", ticket,
+                 c->next_ticket ? "1 to " : "none, ", c->next_ticket);
+        reply_code(c, id, idlen, delim, -VR_EBADARG, err);
+        return;
+    }
+    if (r->ticket != ticket) {
+        snprintf(err, sizeof err, "ticket %" PRIu64 " is too old: the results of the last %d commands are kept",
+                 ticket, RESULTS);
+        reply_code(c, id, idlen, delim, -VR_ENOTFOUND, err);
+        return;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    bool fleet = r->op != VR_OP_POLICY;
+    msgpack_pack_map(&pk, r->state == RES_PENDING ? 5 : 8);
+    pack_str(&pk, "ok"); msgpack_pack_true(&pk);
+    pack_str(&pk, "ticket"); msgpack_pack_uint64(&pk, ticket);
+    pack_str(&pk, "state");
+    pack_str(&pk, r->state == RES_PENDING ? "pending" : r->state == RES_DONE ? "done" : "failed");
+    pack_str(&pk, "universe"); msgpack_pack_uint32(&pk, r->universe);
+    pack_str(&pk, "op"); pack_str(&pk, op_name(r->op));
+    if (r->state != RES_PENDING) {
+        pack_str(&pk, "turn"); msgpack_pack_uint64(&pk, r->turn); /* the turn it was applied at */
+        if (r->state == RES_DONE) {
+            pack_str(&pk, fleet ? "fleet" : "faction");
+            msgpack_pack_uint64(&pk, fleet ? r->entity : (uint32_t)r->entity + 1u);
+        } else {
+            pack_str(&pk, "error"); pack_str(&pk, r->text);
+        }
+        pack_str(&pk, "code"); msgpack_pack_int32(&pk, r->code);
+    }
+    reply_map(c, id, idlen, delim, &sb);
+}
+
+/* The commands universe u applies with its next turn: its first queued
+ * ones, in accepted order, removed from the queue. */
+static uint32_t take_commands(coord *c, uint32_t u, vr_wcmd *out)
+{
+    uint32_t n = 0, k = 0;
+    for (uint32_t i = 0; i < c->nqueued; i++) {
+        if (c->queue[i].universe == u && n < VR_TURN_MAX_CMDS)
+            out[n++] = c->queue[i].w;
+        else
+            c->queue[k++] = c->queue[i];
+    }
+    c->nqueued = k;
+    return n;
+}
+
+static void record_results(coord *c, uint32_t u, const vr_msg *m)
+{
+    for (uint32_t i = 0; i < m->nresults; i++) {
+        const vr_wresult *wr = &m->results[i];
+        cmd_result *r = &c->results[wr->ticket % RESULTS];
+        if (r->ticket != wr->ticket || r->universe != u || r->state != RES_PENDING)
+            continue;
+        r->state = wr->code ? RES_FAILED : RES_DONE;
+        r->turn = m->turn;
+        r->entity = wr->entity;
+        r->code = wr->code;
+        snprintf(r->text, sizeof r->text, "%s", wr->text);
+    }
+}
+
 static void defer(coord *c, vr_cmd_kind kind, const uint8_t *id, size_t idlen, bool delim)
 {
     if (c->nwaiters == MAX_WAITERS) {
@@ -641,15 +814,17 @@ static void handle_command(coord *c)
     int body = delim ? 1 : 0;
     char err[256] = "";
     vr_cmd cmd = {0};
+    int prc = -VR_EBADMSG;
     if (nparts - body != 1 || extra)
         snprintf(err, sizeof err, "a request is one message frame holding a msgpack map; got %d frames",
                  nparts - body + extra);
-    else if (vr_cmd_parse(zmq_msg_data(&parts[body]), zmq_msg_size(&parts[body]), &cmd, err, sizeof err) == 0)
+    else if ((prc = vr_cmd_parse(zmq_msg_data(&parts[body]), zmq_msg_size(&parts[body]), &cmd, err,
+                                 sizeof err)) == 0)
         err[0] = 0;
     for (int i = 0; i < nparts; i++)
         zmq_msg_close(&parts[i]);
     if (err[0]) {
-        reply(c, id, idlen, delim, VR_CMD_NONE, err);
+        reply_code(c, id, idlen, delim, prc, err);
         return;
     }
     switch (cmd.kind) {
@@ -691,6 +866,14 @@ static void handle_command(coord *c)
         c->step_left = 0;
         flush_waiters(c, "step cancelled by resume");
         reply(c, id, idlen, delim, cmd.kind, NULL);
+        break;
+    case VR_CMD_ORDER:
+    case VR_CMD_SPAWN:
+    case VR_CMD_POLICY:
+        queue_command(c, &cmd, id, idlen, delim);
+        break;
+    case VR_CMD_RESULT:
+        reply_result(c, cmd.ticket, id, idlen, delim);
         break;
     case VR_CMD_SHUTDOWN:
         /* the running turn still commits; the reply names the final turn */
@@ -876,8 +1059,12 @@ static int run_turn(coord *c)
     uint32_t done = 0;
     c->in_turn = true;
     for (uint32_t u = 0; u < c->o.universes; u++) {
+        static vr_msg m;
+        memset(&m, 0, sizeof m);
+        m.type = VR_MSG_TURN, m.turn = n, m.seed = c->o.seed;
         c->w[u].done = false;
-        vr_msg m = {.type = VR_MSG_TURN, .turn = n, .seed = c->o.seed};
+        c->w[u].nsent = m.ncmds = take_commands(c, u, m.cmds);
+        memcpy(c->w[u].sent, m.cmds, m.ncmds * sizeof *m.cmds);
         send_worker(c, u, &m);
     }
     while (done < c->o.universes) {
@@ -913,6 +1100,7 @@ static int run_turn(coord *c)
                 c->w[u].entities = m.entities;
                 c->w[u].turn_ns = m.turn_ns;
                 memcpy(c->w[u].metrics, m.metrics, sizeof m.metrics);
+                record_results(c, (uint32_t)u, &m);
                 done++;
             } else if (m.type == VR_MSG_FAIL) {
                 fail(c, "worker u%d failed turn %" PRIu64 ": %s", u, m.turn, m.text);
@@ -1039,6 +1227,8 @@ static void teardown(coord *c)
     vr_shm_remove_all(c->o.name);
     free(c->arenas);
     free(c->w);
+    free(c->queue);
+    free(c->results);
     if (c->hash_log)
         fclose(c->hash_log);
     vr_plan_fini(&c->plan);

@@ -48,11 +48,23 @@ void vr_plan_fini(vr_plan *plan);
 void vr_plan_print(const vr_plan *plan, FILE *out);
 
 /* ---- command protocol --------------------------------------------------- */
-/* A request is a msgpack map {"cmd": NAME, "n": INT?, "v": WIRE_VERSION?};
+/* A request is a msgpack map {"cmd": NAME, "v": WIRE_VERSION?, fields...};
  * a reply is a map with "ok": true and the command's fields, or "ok": false
- * and "error": a sentence naming what was wrong. */
+ * and "error": a sentence naming what was wrong.  Fields per command:
+ *   step      "n": 1..VR_CMD_MAX_STEP (default 1)
+ *   order     "universe", "fleet" (id), "kind": move|attack|hold|retreat,
+ *             "to": system (move and attack only, required there)
+ *   spawn     "universe", "faction" (1-based number or name), "design"
+ *             (designs row or name), "at": system, "ships": 1..100 (default 1)
+ *   policy    "universe", "faction", and "stance":
+ *             balanced|aggressive|defensive|auto and/or "budget":
+ *             [military, economy, expansion] (numbers >= 0, sum > 0) or "auto"
+ *   result    "ticket": what order/spawn/policy replied
+ * Game commands (order, spawn, policy) are queued and applied by the worker
+ * at the start of the next turn it computes; their reply carries a ticket. */
 #define VR_CMD_MAX_BYTES 65536
 #define VR_CMD_MAX_STEP 1000000
+#define VR_CMD_MAX_UNIVERSES 1024
 
 #define VR_CMDS(X)  \
     X(STATUS, "status") \
@@ -60,7 +72,11 @@ void vr_plan_print(const vr_plan *plan, FILE *out);
     X(PAUSE, "pause") \
     X(RESUME, "resume") \
     X(HASH, "hash") \
-    X(SHUTDOWN, "shutdown")
+    X(SHUTDOWN, "shutdown") \
+    X(ORDER, "order") \
+    X(SPAWN, "spawn") \
+    X(POLICY, "policy") \
+    X(RESULT, "result")
 
 typedef enum vr_cmd_kind {
     VR_CMD_NONE = 0,
@@ -69,18 +85,50 @@ typedef enum vr_cmd_kind {
 #undef VR_CMD_ENUM
 } vr_cmd_kind;
 
+#define VR_CMD_NAME_MAX 64 /* widest name column (designs.name) */
+
 typedef struct vr_cmd {
     vr_cmd_kind kind;
-    int64_t n; /* step count; 0 when absent */
+    int64_t n;            /* step count; 0 when absent */
+    uint32_t universe;    /* order, spawn, policy */
+    uint32_t op;          /* order: VR_OP_MOVE..VR_OP_RETREAT; spawn/policy: VR_OP_SPAWN/POLICY */
+    uint64_t fleet;       /* order */
+    uint32_t system;      /* order "to", spawn "at"; VR_NO_SYSTEM when absent */
+    uint32_t faction;     /* 1-based; 0 when given by name (faction_name) */
+    uint32_t design;      /* designs row; UINT32_MAX when given by name (design_name) */
+    uint32_t ships;       /* spawn */
+    uint8_t stance;       /* policy: enum vr_stance, VR_STANCE_KEEP when absent */
+    uint8_t budget_mode;  /* policy: enum vr_budget_mode */
+    double budget[3];     /* policy, VR_BUDGET_SET */
+    uint64_t ticket;      /* result */
+    uint32_t faction_len, design_len;
+    char faction_name[VR_CMD_NAME_MAX + 1]; /* NUL-terminated, no NUL inside */
+    char design_name[VR_CMD_NAME_MAX + 1];
 } vr_cmd;
 
-/* Parses a request.  Returns 0, or -VR_EBADMSG / -VR_EBADVERSION /
+/* Parses a request: its shape, each field's type and range, which fields
+ * the command takes.  Never looks at the world: names and ids are checked
+ * by vr_cmd_resolve.  Returns 0, or -VR_EBADMSG / -VR_EBADVERSION /
  * -VR_EBADARG with a sentence in err. */
 int vr_cmd_parse(const void *data, size_t len, vr_cmd *out, char *err, size_t errlen);
 const char *vr_cmd_name(vr_cmd_kind k);
 
+/* Checks a parsed order, spawn or policy against the last committed turn of
+ * its universe (arenas[universe], read through a consistent view): the
+ * universe exists, the fleet is alive (its generation matches), the faction
+ * and design exist (by number or name), the system is in range; then fills
+ * *out for the worker (ticket left 0; budget normalised to sum 1, as
+ * float32).  Returns 0, -VR_EBADARG (unknown universe, system, faction or
+ * design), -VR_EBADID (dead or unknown fleet) or -VR_ETORN / -VR_ENOTYET,
+ * with a sentence in err. */
+int vr_cmd_resolve(const vr_cmd *cmd, vr_arena *const *arenas, uint32_t nuniverses, vr_wcmd *out, char *err,
+                   size_t errlen);
+
 /* Appends a whole {"ok": false, "error": msg} reply to sb. */
 void vr_reply_error(msgpack_sbuffer *sb, const char *msg);
+/* The same with "code": the negative project code (e.g. -VR_EBADID), so
+ * clients can tell kinds of errors apart without parsing the sentence. */
+void vr_reply_error_code(msgpack_sbuffer *sb, int code, const char *msg);
 
 /* Cluster hash: XXH3 over the universes' state hashes in universe order. */
 uint64_t vr_cluster_hash(const uint64_t *hashes, uint32_t n);

@@ -3,7 +3,8 @@
  * Finds the command endpoint in the cluster segment (or takes --endpoint),
  * sends one msgpack request, waits at most --timeout seconds, and prints the
  * reply for people (default) or as JSON (--json).  Exit status: 0 ok,
- * 1 the coordinator answered with an error, 2 usage, 3 unreachable.
+ * 1 the coordinator answered with an error (or `result` names a command
+ * that failed), 2 usage, 3 unreachable.
  */
 #include "vr_coord.h"
 
@@ -17,7 +18,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: vrctl [-n NAME] [-e ENDPOINT] [-t SECONDS] [--json] COMMAND [N]\n"
+"usage: vrctl [-n NAME] [-e ENDPOINT] [-t SECONDS] [--json] COMMAND [ARGS]\n"
 "Talks to the coordinator of cluster NAME (default \"default\").\n"
 "\n"
 "commands:\n"
@@ -29,6 +30,16 @@ static void usage(FILE *f)
 "  shutdown    stop the cluster cleanly (segments are removed)\n"
 "  top         live view from shared memory: turn, rate, per-system times (vrctl top --help)\n"
 "  map         draw a universe's galaxy to a PNG (vrctl map --help; needs matplotlib)\n"
+"\n"
+"game commands (checked at once, applied at the start of the next turn; they\n"
+"reply a ticket, and `vrctl result TICKET` tells what happened):\n"
+"  order U FLEET move|attack --to SYSTEM    send fleet FLEET (id, decimal or 0x...)\n"
+"  order U FLEET hold|retreat               stop where it is / go to its faction's home\n"
+"  spawn U FACTION DESIGN SYSTEM [--ships N]  new fleet of N (1-100) ships; FACTION:\n"
+"                                           1-based number or name, DESIGN: index or name\n"
+"  policy U FACTION [--stance S] [--budget M,E,X|auto]\n"
+"                                           S: balanced, aggressive, defensive or auto\n"
+"  result TICKET                            pending, done (with the fleet id) or failed\n"
 "\n"
 "  -n, --name NAME       cluster name\n"
 "  -e, --endpoint EP     command endpoint (default: read from /dev/shm/vr.NAME.cluster)\n"
@@ -153,9 +164,202 @@ static void print_human(vr_cmd_kind kind, const msgpack_object *r)
                    h->type == MSGPACK_OBJECT_STR ? h->via.str.ptr : "?");
         }
         break;
+    case VR_CMD_ORDER:
+    case VR_CMD_SPAWN:
+    case VR_CMD_POLICY:
+        printf("ticket %" PRIu64 ": %s for universe %" PRIu64 " queued after turn %" PRIu64
+               "; `vrctl result %" PRIu64 "` tells what it did\n",
+               u64(r, "ticket"), str(r, "op", a, sizeof a), u64(r, "universe"), u64(r, "turn"), u64(r, "ticket"));
+        break;
+    case VR_CMD_RESULT: {
+        str(r, "state", b, sizeof b);
+        printf("ticket %" PRIu64 ": %s %s", u64(r, "ticket"), str(r, "op", a, sizeof a), b);
+        if (strcmp(b, "pending") == 0)
+            printf(" (not applied yet)\n");
+        else if (strcmp(b, "done") == 0 && get(r, "fleet"))
+            printf(" at turn %" PRIu64 ": fleet %" PRIu64 " (0x%" PRIx64 ")\n", u64(r, "turn"), u64(r, "fleet"),
+                   u64(r, "fleet"));
+        else if (strcmp(b, "done") == 0)
+            printf(" at turn %" PRIu64 ": faction %" PRIu64 "\n", u64(r, "turn"), u64(r, "faction"));
+        else
+            printf(" at turn %" PRIu64 ": %s\n", u64(r, "turn"), str(r, "error", d, sizeof d));
+        break;
+    }
     default:
         printf("turn %" PRIu64 " (%s)\n", u64(r, "turn"), str(r, "status", a, sizeof a));
         break;
+    }
+}
+
+static void pack_s(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* Arguments of the game commands, as request fields. */
+typedef struct game_field {
+    const char *key;
+    const char *text; /* a string value, or NULL */
+    uint64_t num;
+    bool budget;      /* num unused: b[] holds the split */
+    double b[3];
+} game_field;
+
+typedef struct game_args {
+    int nfields;
+    game_field f[8];
+} game_args;
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* A non-negative integer (decimal or 0x hex) into *v; false if it is not one. */
+static bool parse_num(const char *s, uint64_t *v)
+{
+    char *end;
+    if (!*s || *s == '-' || *s == '+')
+        return false;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 0);
+    if (errno || *end)
+        return false;
+    *v = x;
+    return true;
+}
+
+static void add_num(game_args *g, const char *key, uint64_t v)
+{
+    g->f[g->nfields++] = (game_field){.key = key, .num = v};
+}
+
+static void add_text(game_args *g, const char *key, const char *t)
+{
+    g->f[g->nfields++] = (game_field){.key = key, .text = t};
+}
+
+/* A number when s is all digits, else a name. */
+static void add_num_or_name(game_args *g, const char *key, const char *s)
+{
+    uint64_t v;
+    if (all_digits(s) && parse_num(s, &v))
+        add_num(g, key, v);
+    else
+        add_text(g, key, s);
+}
+
+static int game_usage(const char *cmd, const char *want)
+{
+    fprintf(stderr, "vrctl: %s takes %s (see --help)\n", cmd, want);
+    return 2;
+}
+
+static int parse_game_args(vr_cmd_kind kind, char **a, int n, game_args *g)
+{
+    static const char *const usage_of[] = {
+        [VR_CMD_ORDER] = "UNIVERSE FLEET move|attack|hold|retreat [--to SYSTEM]",
+        [VR_CMD_SPAWN] = "UNIVERSE FACTION DESIGN SYSTEM [--ships N]",
+        [VR_CMD_POLICY] = "UNIVERSE FACTION [--stance S] [--budget M,E,X|auto]",
+        [VR_CMD_RESULT] = "TICKET",
+    };
+    const char *name = kind == VR_CMD_ORDER ? "order" : kind == VR_CMD_SPAWN ? "spawn"
+                     : kind == VR_CMD_POLICY ? "policy" : "result";
+    const char *pos[4];
+    int npos = 0;
+    uint64_t v;
+    for (int i = 0; i < n; i++) {
+        const char *opt = a[i];
+        if (strncmp(opt, "--", 2) != 0) {
+            if (npos == 4)
+                return game_usage(name, usage_of[kind]);
+            pos[npos++] = opt;
+            continue;
+        }
+        if (i + 1 >= n)
+            return game_usage(name, usage_of[kind]);
+        const char *val = a[++i];
+        if (kind == VR_CMD_ORDER && strcmp(opt, "--to") == 0) {
+            if (!parse_num(val, &v))
+                return game_usage(name, "--to SYSTEM (a system number)");
+            add_num(g, "to", v);
+        } else if (kind == VR_CMD_SPAWN && strcmp(opt, "--ships") == 0) {
+            if (!parse_num(val, &v))
+                return game_usage(name, "--ships N (a number)");
+            add_num(g, "ships", v);
+        } else if (kind == VR_CMD_POLICY && strcmp(opt, "--stance") == 0) {
+            add_text(g, "stance", val);
+        } else if (kind == VR_CMD_POLICY && strcmp(opt, "--budget") == 0) {
+            if (strcmp(val, "auto") == 0) {
+                add_text(g, "budget", "auto");
+                continue;
+            }
+            game_field *f = &g->f[g->nfields];
+            char *end;
+            const char *p = val;
+            for (int k = 0; k < 3; k++) {
+                f->b[k] = strtod(p, &end);
+                if (end == p || (k < 2 && *end != ',') || (k == 2 && *end))
+                    return game_usage(name, "--budget MILITARY,ECONOMY,EXPANSION (three numbers) or auto");
+                p = end + 1;
+            }
+            f->key = "budget";
+            f->budget = true;
+            g->nfields++;
+        } else {
+            fprintf(stderr, "vrctl: %s has no option %s (see --help)\n", name, opt);
+            return 2;
+        }
+    }
+    int want = kind == VR_CMD_ORDER ? 3 : kind == VR_CMD_SPAWN ? 4 : kind == VR_CMD_POLICY ? 2 : 1;
+    if (npos != want)
+        return game_usage(name, usage_of[kind]);
+    if (kind == VR_CMD_RESULT) {
+        if (!parse_num(pos[0], &v))
+            return game_usage(name, "TICKET (a number)");
+        add_num(g, "ticket", v);
+        return 0;
+    }
+    if (!parse_num(pos[0], &v))
+        return game_usage(name, "a UNIVERSE number first");
+    add_num(g, "universe", v);
+    if (kind == VR_CMD_ORDER) {
+        if (!parse_num(pos[1], &v))
+            return game_usage(name, "a FLEET id (decimal or 0x hex) second");
+        add_num(g, "fleet", v);
+        add_text(g, "kind", pos[2]);
+    } else {
+        add_num_or_name(g, "faction", pos[1]);
+        if (kind == VR_CMD_SPAWN) {
+            add_num_or_name(g, "design", pos[2]);
+            if (!parse_num(pos[3], &v))
+                return game_usage(name, "a SYSTEM number last");
+            add_num(g, "at", v);
+        }
+    }
+    return 0;
+}
+
+static void pack_game_args(msgpack_packer *pk, const game_args *g)
+{
+    for (int i = 0; i < g->nfields; i++) {
+        const game_field *f = &g->f[i];
+        pack_s(pk, f->key);
+        if (f->budget) {
+            msgpack_pack_array(pk, 3);
+            for (int k = 0; k < 3; k++)
+                msgpack_pack_double(pk, f->b[k]);
+        } else if (f->text) {
+            pack_s(pk, f->text);
+        } else {
+            msgpack_pack_uint64(pk, f->num);
+        }
     }
 }
 
@@ -203,15 +407,20 @@ int main(int argc, char **argv)
         return 2;
     }
     int64_t n = 0;
-    if (optind + 1 < argc) {
+    char **args = argv + optind + 1;
+    int nargs = argc - optind - 1;
+    if (kind <= VR_CMD_SHUTDOWN && nargs > 0) {
         char *end;
-        n = strtoll(argv[optind + 1], &end, 10);
-        if (kind != VR_CMD_STEP || *end || n < 1 || n > VR_CMD_MAX_STEP || optind + 2 < argc) {
+        n = strtoll(args[0], &end, 10);
+        if (kind != VR_CMD_STEP || *end || n < 1 || n > VR_CMD_MAX_STEP || nargs > 1) {
             fprintf(stderr, "vrctl: %s takes %s\n", cmdname,
                     kind == VR_CMD_STEP ? "one count from 1 to 1000000" : "no argument");
             return 2;
         }
     }
+    game_args ga = {0};
+    if (kind > VR_CMD_SHUTDOWN && parse_game_args(kind, args, nargs, &ga))
+        return 2;
     char ep[256];
     if (!endpoint) {
         char why[256] = "";
@@ -233,19 +442,16 @@ int main(int argc, char **argv)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, n ? 3 : 2);
-    msgpack_pack_str(&pk, 3);
-    msgpack_pack_str_body(&pk, "cmd", 3);
-    msgpack_pack_str(&pk, strlen(cmdname));
-    msgpack_pack_str_body(&pk, cmdname, strlen(cmdname));
-    msgpack_pack_str(&pk, 1);
-    msgpack_pack_str_body(&pk, "v", 1);
+    msgpack_pack_map(&pk, 2 + (n ? 1 : 0) + (uint32_t)ga.nfields);
+    pack_s(&pk, "cmd");
+    pack_s(&pk, cmdname);
+    pack_s(&pk, "v");
     msgpack_pack_uint32(&pk, VR_WIRE_VERSION);
     if (n) {
-        msgpack_pack_str(&pk, 1);
-        msgpack_pack_str_body(&pk, "n", 1);
+        pack_s(&pk, "n");
         msgpack_pack_int64(&pk, n);
     }
+    pack_game_args(&pk, &ga);
 
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_DEALER);
@@ -279,6 +485,9 @@ int main(int argc, char **argv)
             } else {
                 const msgpack_object *ok = get(&up.data, "ok");
                 bool good = ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean;
+                char stb[16];
+                bool failed_result = good && kind == VR_CMD_RESULT &&
+                                     strcmp(str(&up.data, "state", stb, sizeof stb), "failed") == 0;
                 if (as_json) {
                     json(&up.data);
                     putchar('\n');
@@ -288,7 +497,7 @@ int main(int argc, char **argv)
                     char e[512];
                     fprintf(stderr, "vrctl: %s: %s\n", cmdname, str(&up.data, "error", e, sizeof e));
                 }
-                status = good ? 0 : 1;
+                status = good && !failed_result ? 0 : 1; /* a failed command: 1 too */
             }
             msgpack_unpacked_destroy(&up);
         }

@@ -16,8 +16,11 @@
 /* Layout of shared-memory segments (headers, directories, buffers).  Bump on
  * any change to a struct in shm/vr_shm.h. */
 #define VR_LAYOUT_VERSION 2u
-/* Worker and command protocol (messages.def and the command map keys). */
-#define VR_WIRE_VERSION 1u
+/* Worker and command protocol (messages.def and the command map keys).
+ * 2: TURN carries the turn's user commands, DONE their results. */
+#define VR_WIRE_VERSION 2u
+/* Largest worker-protocol message (a TURN or DONE full of commands fits). */
+#define VR_WIRE_MAX_BYTES 32768
 
 /* ---- errors ------------------------------------------------------------ */
 enum vr_error {
@@ -113,6 +116,73 @@ enum vr_msg_type {
 /* Name of a message type, or "?" when unknown. */
 const char *vr_msg_name(int type);
 
+/* ---- user commands carried by TURN, results carried by DONE -------------- */
+/* Operations (commands.op in the arena, "op" on the wire): the four fleet
+ * orders (VR_ORDER_KINDS: X(NAME, code, kind name)), then spawn, policy. */
+#define VR_ORDER_KINDS(X) \
+    X(MOVE, 1, "move")     \
+    X(ATTACK, 2, "attack") \
+    X(HOLD, 3, "hold")     \
+    X(RETREAT, 4, "retreat")
+enum vr_op {
+#define VR_OP_ENUM(n, code, s) VR_OP_##n = code,
+    VR_ORDER_KINDS(VR_OP_ENUM)
+#undef VR_OP_ENUM
+    VR_OP_SPAWN = 5,
+    VR_OP_POLICY = 6,
+};
+/* factions.stance values; VR_STANCE_AUTO (wire only) hands it back to the AI,
+ * VR_STANCE_KEEP (wire only) leaves it as it is. */
+#define VR_STANCES(X)          \
+    X(BALANCED, 0, "balanced") \
+    X(AGGRESSIVE, 1, "aggressive") \
+    X(DEFENSIVE, 2, "defensive") \
+    X(AUTO, 3, "auto")
+enum vr_stance {
+#define VR_STANCE_ENUM(n, code, s) VR_STANCE_##n = code,
+    VR_STANCES(VR_STANCE_ENUM)
+#undef VR_STANCE_ENUM
+    VR_STANCE_KEEP = 255,
+};
+/* policy budget on the wire: none (keep), the user's split, or back to the AI */
+enum vr_budget_mode { VR_BUDGET_KEEP = 0, VR_BUDGET_SET = 1, VR_BUDGET_AUTO = 2 };
+
+/* Commands one universe applies in one turn (the coordinator sends the
+ * rest with later turns, in the order it accepted them). */
+#define VR_TURN_MAX_CMDS 64
+/* Ships one spawn command may create. */
+#define VR_SPAWN_MAX_SHIPS 100
+/* Turns the AI leaves an ordered fleet alone: after a hold order, and after
+ * a fleet reaches the destination of a move, attack or retreat order. */
+#define VR_ORDER_HOLD_TURNS 10
+/* fleets.hold_until while an ordered fleet is on its way */
+#define VR_HOLD_UNTIL_ARRIVAL UINT64_MAX
+#define VR_NO_SYSTEM UINT32_MAX
+
+/* One command as the worker applies it: checked by the coordinator against
+ * the last committed turn, checked again by the worker against the turn it
+ * applies to (a fleet may have died in between). */
+typedef struct vr_wcmd {
+    uint64_t ticket;    /* coordinator's number for the command, from 1 */
+    uint64_t fleet;     /* order: fleet id (generation << 32 | row) */
+    uint32_t op;        /* enum vr_op */
+    uint32_t system;    /* order move/attack: destination; spawn: where; else VR_NO_SYSTEM */
+    uint32_t faction;   /* spawn, policy: 1-based */
+    uint32_t design;    /* spawn: row of designs */
+    uint32_t ships;     /* spawn: 1..VR_SPAWN_MAX_SHIPS */
+    uint8_t stance;     /* policy: enum vr_stance or VR_STANCE_KEEP */
+    uint8_t budget_mode;/* policy: enum vr_budget_mode */
+    float budget[3];    /* policy, VR_BUDGET_SET: military, economy, expansion; sums to 1 */
+} vr_wcmd;
+
+/* What applying a command did (one per command, same order). */
+typedef struct vr_wresult {
+    uint64_t ticket;
+    uint64_t entity;    /* the fleet ordered or spawned, the faction set; 0 on failure */
+    int32_t code;       /* 0, or a negative code */
+    char text[112];     /* on failure: a sentence naming what was wrong */
+} vr_wresult;
+
 /* One worker-protocol message, decoded.  Which fields are meaningful depends
  * on the type (see messages.def). */
 typedef struct vr_msg {
@@ -129,6 +199,10 @@ typedef struct vr_msg {
     uint64_t turn_ns;
     uint64_t metrics[VR_NMETRICS]; /* DONE only */
     char text[256];
+    uint32_t ncmds;                    /* TURN: commands to apply first */
+    uint32_t nresults;                 /* DONE: their results */
+    vr_wcmd cmds[VR_TURN_MAX_CMDS];
+    vr_wresult results[VR_TURN_MAX_CMDS];
 } vr_msg;
 
 /* Encodes m (its version field is ignored: VR_WIRE_VERSION is written) into

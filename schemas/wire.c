@@ -12,13 +12,14 @@
 #include <string.h>
 
 /* Fields after [type, version] for each message type, as a format string:
- * u = unsigned int (stored by position), s = string. */
+ * one letter per field (see the switches below): C = the TURN's command
+ * list, R = the DONE's result list. */
 static const char *fields_of(int type)
 {
     switch (type) {
     case VR_MSG_HELLO:  return "upfthE";  /* universe, pid, flags, turn, hash, entities */
-    case VR_MSG_TURN:   return "ts";      /* turn, seed */
-    case VR_MSG_DONE:   return "thEnM";   /* turn, hash, entities, turn_ns, metrics */
+    case VR_MSG_TURN:   return "tsC";     /* turn, seed, commands */
+    case VR_MSG_DONE:   return "thEnMR";  /* turn, hash, entities, turn_ns, metrics, results */
     case VR_MSG_COMMIT: return "t";
     case VR_MSG_STOP:   return "";
     case VR_MSG_FAIL:   return "tcx";     /* turn, code, text */
@@ -37,6 +38,44 @@ static uint64_t *u64_field(vr_msg *m, char f)
     case 'E': return &m->entities;
     case 'n': return &m->turn_ns;
     default:  return NULL;
+    }
+}
+
+static void pack_cmds(msgpack_packer *pk, const vr_msg *m)
+{
+    uint32_t n = m->ncmds < VR_TURN_MAX_CMDS ? m->ncmds : VR_TURN_MAX_CMDS;
+    msgpack_pack_array(pk, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const vr_wcmd *c = &m->cmds[i];
+        msgpack_pack_array(pk, 10);
+        msgpack_pack_uint64(pk, c->ticket);
+        msgpack_pack_uint32(pk, c->op);
+        msgpack_pack_uint64(pk, c->fleet);
+        msgpack_pack_uint32(pk, c->system);
+        msgpack_pack_uint32(pk, c->faction);
+        msgpack_pack_uint32(pk, c->design);
+        msgpack_pack_uint32(pk, c->ships);
+        msgpack_pack_uint32(pk, c->stance);
+        msgpack_pack_uint32(pk, c->budget_mode);
+        msgpack_pack_array(pk, 3);
+        for (int k = 0; k < 3; k++) /* float32: the exact bits the coordinator chose */
+            msgpack_pack_float(pk, c->budget[k]);
+    }
+}
+
+static void pack_results(msgpack_packer *pk, const vr_msg *m)
+{
+    uint32_t n = m->nresults < VR_TURN_MAX_CMDS ? m->nresults : VR_TURN_MAX_CMDS;
+    msgpack_pack_array(pk, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const vr_wresult *r = &m->results[i];
+        size_t tl = strnlen(r->text, sizeof r->text);
+        msgpack_pack_array(pk, 4);
+        msgpack_pack_uint64(pk, r->ticket);
+        msgpack_pack_int32(pk, r->code);
+        msgpack_pack_uint64(pk, r->entity);
+        msgpack_pack_str(pk, tl);
+        msgpack_pack_str_body(pk, r->text, tl);
     }
 }
 
@@ -59,6 +98,8 @@ int vr_msg_encode(const vr_msg *m, char *buf, size_t cap)
         case 'p': msgpack_pack_int32(&pk, m->pid); break;
         case 'f': msgpack_pack_uint32(&pk, m->flags); break;
         case 'c': msgpack_pack_int32(&pk, m->code); break;
+        case 'C': pack_cmds(&pk, m); break;
+        case 'R': pack_results(&pk, m); break;
         case 'M':
             msgpack_pack_array(&pk, VR_NMETRICS);
             for (int k = 0; k < VR_NMETRICS; k++)
@@ -168,6 +209,75 @@ int vr_msgpack_check(const void *data, size_t len, char *err, size_t errlen)
     return 0;
 }
 
+static int get_u(const msgpack_object *o, uint64_t max, uint64_t *v)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max)
+        return -1;
+    *v = o->via.u64;
+    return 0;
+}
+
+static int decode_cmds(const msgpack_object *e, vr_msg *m)
+{
+    if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size > VR_TURN_MAX_CMDS) {
+        snprintf(m->text, sizeof m->text, "TURN commands must be an array of at most %d commands",
+                 VR_TURN_MAX_CMDS);
+        return -VR_EBADMSG;
+    }
+    for (uint32_t i = 0; i < e->via.array.size; i++) {
+        const msgpack_object *a = &e->via.array.ptr[i];
+        vr_wcmd *c = &m->cmds[i];
+        uint64_t v[9];
+        static const uint64_t max[9] = {UINT64_MAX, 255, UINT64_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
+                                        UINT32_MAX, 255, 255};
+        if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != 10)
+            return bad(m, "a TURN command is not an array of 10 fields");
+        for (int k = 0; k < 9; k++)
+            if (get_u(&a->via.array.ptr[k], max[k], &v[k]))
+                return bad(m, "a TURN command field is not an unsigned integer in range");
+        const msgpack_object *b = &a->via.array.ptr[9];
+        if (b->type != MSGPACK_OBJECT_ARRAY || b->via.array.size != 3)
+            return bad(m, "a TURN command's budget is not an array of 3 numbers");
+        for (int k = 0; k < 3; k++) {
+            const msgpack_object *x = &b->via.array.ptr[k];
+            if (x->type != MSGPACK_OBJECT_FLOAT32 && x->type != MSGPACK_OBJECT_FLOAT64)
+                return bad(m, "a TURN command's budget holds a non-float");
+            c->budget[k] = (float)x->via.f64; /* a float32 unpacked into f64: exact */
+        }
+        c->ticket = v[0], c->op = (uint32_t)v[1], c->fleet = v[2], c->system = (uint32_t)v[3];
+        c->faction = (uint32_t)v[4], c->design = (uint32_t)v[5], c->ships = (uint32_t)v[6];
+        c->stance = (uint8_t)v[7], c->budget_mode = (uint8_t)v[8];
+    }
+    m->ncmds = e->via.array.size;
+    return 0;
+}
+
+static int decode_results(const msgpack_object *e, vr_msg *m)
+{
+    if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size > VR_TURN_MAX_CMDS) {
+        snprintf(m->text, sizeof m->text, "DONE results must be an array of at most %d results",
+                 VR_TURN_MAX_CMDS);
+        return -VR_EBADMSG;
+    }
+    for (uint32_t i = 0; i < e->via.array.size; i++) {
+        const msgpack_object *a = &e->via.array.ptr[i];
+        vr_wresult *r = &m->results[i];
+        int64_t code;
+        if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != 4 ||
+            get_u(&a->via.array.ptr[0], UINT64_MAX, &r->ticket) || get_int(&a->via.array.ptr[1], &code) ||
+            code < INT32_MIN || code > 0 || get_u(&a->via.array.ptr[2], UINT64_MAX, &r->entity) ||
+            a->via.array.ptr[3].type != MSGPACK_OBJECT_STR)
+            return bad(m, "a DONE result is not [ticket, code <= 0, entity, text]");
+        r->code = (int32_t)code;
+        const msgpack_object *t = &a->via.array.ptr[3];
+        size_t n = t->via.str.size < sizeof r->text - 1 ? t->via.str.size : sizeof r->text - 1;
+        memcpy(r->text, t->via.str.ptr, n);
+        r->text[n] = 0;
+    }
+    m->nresults = e->via.array.size;
+    return 0;
+}
+
 int vr_msg_decode(const void *data, size_t len, vr_msg *m)
 {
     memset(m, 0, sizeof *m);
@@ -227,6 +337,11 @@ int vr_msg_decode(const void *data, size_t len, vr_msg *m)
             size_t n = e->via.str.size < sizeof m->text - 1 ? e->via.str.size : sizeof m->text - 1;
             memcpy(m->text, e->via.str.ptr, n);
             m->text[n] = 0;
+            continue;
+        }
+        if (f[i] == 'C' || f[i] == 'R') {
+            if ((rc = f[i] == 'C' ? decode_cmds(e, m) : decode_results(e, m)))
+                goto out;
             continue;
         }
         if (f[i] == 'M') {

@@ -19,6 +19,12 @@
  * falling back to staying put when there is no such place.  Decisions that
  * changed since the fleet's last one are written, with all six scores, to
  * the "decisions" table (this turn's records; the metric counts them all).
+ *
+ * User commands (orders.c) take precedence: a fleet under an order is not
+ * re-decided until fleets.hold_until has passed (an order to go somewhere
+ * holds until the fleet arrives, then VR_ORDER_HOLD_TURNS more turns; the
+ * order is then cleared and the AI takes over), and a faction's stance or
+ * budget flagged in factions.policy is kept, not derived from its posture.
  */
 #include "sim_internal.h"
 
@@ -228,10 +234,13 @@ static int decide_factions(vr_sim *sim, vr_cols *c, uint64_t turn, const view *v
         log_decision(c, turn, VR_AI_KIND_FACTION, id[g], scores + (size_t)g * VR_AI_NOPTIONS, out[g].choice,
                      c->factions_posture[g], UINT32_MAX);
         c->factions_posture[g] = out[g].choice;
-        c->factions_stance[g] = out[g].stance;
-        c->factions_budget[g * 3] = out[g].military;
-        c->factions_budget[g * 3 + 1] = out[g].economy;
-        c->factions_budget[g * 3 + 2] = out[g].expansion;
+        if (!(c->factions_policy[g] & 1)) /* the user's stance sticks */
+            c->factions_stance[g] = out[g].stance;
+        if (!(c->factions_policy[g] & 2)) { /* the user's budget sticks */
+            c->factions_budget[g * 3] = out[g].military;
+            c->factions_budget[g * 3 + 1] = out[g].economy;
+            c->factions_budget[g * 3 + 2] = out[g].expansion;
+        }
         c->factions_seek[g] = out[g].diplomacy;
         st->m[VR_M_decisions]++;
     }
@@ -287,6 +296,14 @@ int vr__decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
             c->fleets_at[f] != c->fleets_dest[f] || c->fleets_node[f] != c->fleets_dest_node[f] ||
             c->fleets_leg[f] != 0.0f || c->fleets_faction[f] < 1 || c->fleets_faction[f] > nf)
             continue;
+        if (c->fleets_order[f]) { /* a user's order: standing at its destination means it arrived */
+            if (c->fleets_hold_until[f] == VR_HOLD_UNTIL_ARRIVAL)
+                c->fleets_hold_until[f] = turn + VR_ORDER_HOLD_TURNS;
+            if (turn <= c->fleets_hold_until[f])
+                continue;
+            c->fleets_order[f] = 0; /* done: the AI takes over */
+            c->fleets_hold_until[f] = 0;
+        }
         uint32_t sy = c->fleets_at[f], me = c->fleets_faction[f];
         float enemy = (float)enemies_at(c, &v, sy, me), friendly = (float)v.strength[(size_t)sy * nf + me - 1];
         float edist = enemy > 0 ? 0.0f : FAR, xdist = c->systems_owner[sy] == 0 ? 0.0f : FAR;

@@ -82,6 +82,7 @@ void vr_sim_capacity(const vr_scenario *s, uint32_t cap[VR_NTABLES])
     cap[VR_TAB_markets] = 1;
     cap[VR_TAB_ledger] = 1;
     cap[VR_TAB_decisions] = 4096 < cap[VR_TAB_fleets] ? 4096 : cap[VR_TAB_fleets];
+    cap[VR_TAB_commands] = VR_TURN_MAX_CMDS;
 }
 
 static float dist(const vr_cols *c, uint32_t a, uint32_t b)
@@ -550,27 +551,41 @@ static void ship_init(vr_sim *sim, vr_cols *c, uint32_t r, uint32_t fleet, uint1
     c->fleets_capacity[fleet] += d->cargo;
 }
 
-int vr__spawn_built(vr_sim *sim, vr_cols *c, uint16_t faction, uint32_t design, uint32_t sys)
+int vr__spawn_ships(vr_sim *sim, vr_cols *c, uint16_t faction, uint32_t design, uint32_t sys, uint32_t n,
+                    uint64_t *id)
 {
-    if (design >= sim->ndesigns)
+    if (design >= sim->ndesigns || n == 0)
         return -VR_EBADARG;
-    uint64_t id, sid;
-    int rc = vr_ent_alloc(c, VR_TAB_fleets, &id);
+    const vr_tabstate *ft = &c->tables[VR_TAB_fleets], *st = &c->tables[VR_TAB_ships];
+    if (c->capacity[VR_TAB_fleets] - ft->count + ft->free_count < 1 ||
+        c->capacity[VR_TAB_ships] - st->count + st->free_count < n)
+        return -VR_EFULL;
+    uint64_t fid, sid;
+    int rc = vr_ent_alloc(c, VR_TAB_fleets, &fid);
     if (rc)
         return rc;
-    uint32_t row = (uint32_t)id;
-    if ((rc = vr_ent_alloc(c, VR_TAB_ships, &sid)))
-        return rc;
+    uint32_t row = (uint32_t)fid;
     c->fleets_faction[row] = faction;
     c->fleets_at[row] = c->fleets_next[row] = c->fleets_dest[row] = sys;
     c->fleets_node[row] = c->fleets_dest_node[row] = c->systems_node_begin[sys]; /* its star */
     c->fleets_choice[row] = 0xff;
     c->fleets_route_dest[row] = UINT32_MAX;
-    ship_init(sim, c, (uint32_t)sid, row, faction, &sim->stats[design]);
-    c->fleets_ships[row] = 1;
+    for (uint32_t k = 0; k < n; k++) {
+        if ((rc = vr_ent_alloc(c, VR_TAB_ships, &sid)))
+            return rc;
+        ship_init(sim, c, (uint32_t)sid, row, faction, &sim->stats[design]);
+    }
+    c->fleets_ships[row] = n;
     c->fleets_speed[row] = sim->stats[design].speed;
-    c->factions_ships[faction - 1]++;
+    c->factions_ships[faction - 1] += n;
+    if (id)
+        *id = fid;
     return 0;
+}
+
+int vr__spawn_built(vr_sim *sim, vr_cols *c, uint16_t faction, uint32_t design, uint32_t sys)
+{
+    return vr__spawn_ships(sim, c, faction, design, sys, 1, NULL);
 }
 
 int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k)

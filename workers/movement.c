@@ -395,7 +395,10 @@ static int walk(walkctx *w, uint32_t i)
                     break;
                 }
                 /* standing at its destination (the AI chose to stay): a fleet
-                 * may be disbanded (its ships freed, a new fleet raised) */
+                 * may be disbanded (its ships freed, a new fleet raised),
+                 * unless a user's order holds it */
+                if (c->fleets_order[i] != 0 && c->fleets_hold_until[i] >= w->turn)
+                    break;
                 uint64_t id = vr_ent_id(c, VR_TAB_fleets, i);
                 uint64_t r = vr_rand(w->sim->sc.seed, w->sim->sc.universe, w->turn, id, VR_RS_DISBAND);
                 if ((r & 31) == 0)

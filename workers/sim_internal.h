@@ -89,6 +89,11 @@ int vr__economy_lose_cargo(vr_sim *sim, vr_cols *c, uint32_t fleet);
 /* A new fleet of one ship of `design` for faction at system sys (a ship
  * built by production). */
 int vr__spawn_built(vr_sim *sim, vr_cols *c, uint16_t faction, uint32_t design, uint32_t sys);
+/* A new fleet of n ships of `design` for faction, standing at the star of
+ * sys, with no cargo; its id in *id.  Checks room first: 0 or -VR_EFULL
+ * with nothing allocated, -VR_EBADARG for a bad design. */
+int vr__spawn_ships(vr_sim *sim, vr_cols *c, uint16_t faction, uint32_t design, uint32_t sys, uint32_t n,
+                    uint64_t *id);
 
 /* AI decisions (decisions.c): factions choose a posture (stance, budget,
  * diplomacy sought); fleets at their destination choose a new one. */

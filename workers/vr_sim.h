@@ -48,6 +48,17 @@ typedef struct vr_turn_stats {
 } vr_turn_stats;
 int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats);
 
+/* Applies the user commands of turn `turn` (workers/orders.c) to the work
+ * buffer, before vr_sim_turn, in the order given (the coordinator's
+ * canonical order), writing one result per command to res[i] and one row
+ * per command to the "commands" table (emptied first: it holds this turn's
+ * records, so the state hash covers what was applied).  Each command is
+ * checked against this turn's state (a fleet may have died since the
+ * coordinator accepted the order); a command that fails changes nothing but
+ * its result and its row.  Returns 0, or a negative code when the arena
+ * cannot be used at all (n > VR_TURN_MAX_CMDS: -VR_EBADARG). */
+int vr_sim_commands(vr_sim *sim, vr_cols *c, uint64_t turn, const vr_wcmd *cmds, uint32_t n, vr_wresult *res);
+
 /* Random-number streams (the last argument of vr_rand). */
 enum vr_stream {
     VR_RS_SYSTEM_X = 1,

@@ -5,7 +5,8 @@
  * (reported, not fatal, on a topology that is not this machine), pre-faults
  * the arena so pages land on that node, builds turn 0 if the arena holds no
  * committed turn, then serves the turn protocol on a ZeroMQ DEALER socket:
- *   TURN(n)   -> compute n into the unpublished buffer, reply DONE(n, hash)
+ *   TURN(n)   -> apply the turn's user commands (orders.c), compute n into
+ *                the unpublished buffer, reply DONE(n, hash, results)
  *   COMMIT(n) -> publish buffer n (readers now see turn n)
  *   PING      -> PONG;  STOP -> exit 0.
  * It exits by itself when its coordinator dies (PR_SET_PDEATHSIG plus a
@@ -99,7 +100,7 @@ static uint32_t bind_self(const wopts *o, vr_arena *arena)
 
 static int send_msg(void *sock, const vr_msg *m)
 {
-    char buf[512];
+    static char buf[VR_WIRE_MAX_BYTES];
     int n = vr_msg_encode(m, buf, sizeof buf);
     if (n < 0)
         return n;
@@ -132,11 +133,11 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock)
         }
         if (r == 0)
             continue;
-        char buf[4096];
+        static char buf[VR_WIRE_MAX_BYTES];
+        static vr_msg m, d;
         int n = zmq_recv(sock, buf, sizeof buf, ZMQ_DONTWAIT);
         if (n < 0)
             continue;
-        vr_msg m;
         int rc = vr_msg_decode(buf, n > (int)sizeof buf ? sizeof buf : (size_t)n, &m);
         if (rc) {
             fail(sock, 0, rc, "bad message from coordinator: %s", m.text);
@@ -155,7 +156,10 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock)
             uint64_t t0 = now_ns();
             vr_cols cols;
             vr_turn_stats st;
+            memset(&d, 0, sizeof d);
             rc = vr_arena_begin(arena, &cols);
+            if (rc == 0) /* user commands first, in the coordinator's order */
+                rc = vr_sim_commands(sim, &cols, m.turn, m.cmds, m.ncmds, d.results);
             if (rc == 0)
                 rc = vr_sim_turn(sim, &cols, m.turn, &st);
             if (rc) {
@@ -165,8 +169,9 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock)
             pending = m.turn;
             pending_hash = vr_arena_hash(arena);
             have_pending = true;
-            vr_msg d = {.type = VR_MSG_DONE, .turn = m.turn, .hash = pending_hash,
-                        .entities = st.entities, .turn_ns = now_ns() - t0};
+            d.type = VR_MSG_DONE, d.turn = m.turn, d.hash = pending_hash;
+            d.entities = st.entities, d.turn_ns = now_ns() - t0;
+            d.nresults = m.ncmds;
             memcpy(d.metrics, st.m, sizeof d.metrics);
             send_msg(sock, &d);
             break;

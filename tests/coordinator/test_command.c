@@ -219,12 +219,14 @@ END_TEST
 
 START_TEST(test_cmd_name_round_trip)
 {
-    for (int k = VR_CMD_NONE + 1; k <= VR_CMD_SHUTDOWN; k++) {
+    for (int k = VR_CMD_NONE + 1; k <= VR_CMD_RESULT; k++) {
         const char *name = vr_cmd_name((vr_cmd_kind)k);
         ck_assert_ptr_nonnull(name);
         ck_assert_str_ne(name, "?");
         for (int j = VR_CMD_NONE + 1; j < k; j++)
             ck_assert_str_ne(name, vr_cmd_name((vr_cmd_kind)j));
+        if (k > VR_CMD_SHUTDOWN) /* game commands need fields: see the game tests */
+            continue;
         req q;
         req_cmd(&q, name);
         result r = parse_req(&q);
@@ -232,7 +234,7 @@ START_TEST(test_cmd_name_round_trip)
         req_fini(&q);
     }
     ck_assert_str_eq(vr_cmd_name(VR_CMD_NONE), "?");
-    ck_assert_str_eq(vr_cmd_name((vr_cmd_kind)(VR_CMD_SHUTDOWN + 1)), "?");
+    ck_assert_str_eq(vr_cmd_name((vr_cmd_kind)(VR_CMD_RESULT + 1)), "?");
     ck_assert_str_eq(vr_cmd_name(VR_CMD_STEP), "step");
 }
 END_TEST
@@ -848,6 +850,184 @@ START_TEST(test_cluster_hash)
 }
 END_TEST
 
+/* ---- game commands: order, spawn, policy, result ------------------------ */
+
+/* A request from a tiny description: pairs of key and value, where a value
+ * starting with '#' is an unsigned integer, '-' a negative one, '@' a list
+ * of numbers "a,b,c", '~' nil, and anything else a string. */
+static void req_kv(req *q, const char *const *kv, int n)
+{
+    req_init(q);
+    msgpack_pack_map(&q->pk, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        str(q, kv[2 * i]);
+        const char *v = kv[2 * i + 1];
+        if (v[0] == '#')
+            msgpack_pack_uint64(&q->pk, strtoull(v + 1, NULL, 0));
+        else if (v[0] == '-' && v[1])
+            msgpack_pack_int64(&q->pk, strtoll(v, NULL, 0));
+        else if (v[0] == '~')
+            msgpack_pack_nil(&q->pk);
+        else if (v[0] == '@') {
+            int k = 1;
+            for (const char *p = v + 1; *p; p++)
+                k += *p == ',';
+            msgpack_pack_array(&q->pk, (size_t)(v[1] ? k : 0));
+            for (const char *p = v + 1; *p;) {
+                char *end;
+                msgpack_pack_double(&q->pk, strtod(p, &end));
+                p = *end ? end + 1 : end;
+            }
+        } else
+            str(q, v);
+    }
+}
+
+#define KV(...) ((const char *const[]){__VA_ARGS__}), (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *) / 2)
+
+static result parse_kv(const char *const *kv, int n)
+{
+    req q;
+    req_kv(&q, kv, n);
+    result r = parse_req(&q);
+    req_fini(&q);
+    return r;
+}
+
+START_TEST(test_game_commands_parse)
+{
+    result r = parse_kv(KV("cmd", "order", "universe", "#3", "fleet", "#0x500000007", "kind", "move", "to", "#12"));
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_int_eq(r.cmd.kind, VR_CMD_ORDER);
+    ck_assert_uint_eq(r.cmd.universe, 3);
+    ck_assert_uint_eq(r.cmd.fleet, 0x500000007ull);
+    ck_assert_uint_eq(r.cmd.op, VR_OP_MOVE);
+    ck_assert_uint_eq(r.cmd.system, 12);
+    static const char *const kinds[] = {"attack", "hold", "retreat"};
+    static const uint32_t ops[] = {VR_OP_ATTACK, VR_OP_HOLD, VR_OP_RETREAT};
+    for (int i = 0; i < 3; i++) {
+        r = i == 0 ? parse_kv(KV("cmd", "order", "universe", "#0", "fleet", "#1", "kind", kinds[i], "to", "#0"))
+                   : parse_kv(KV("cmd", "order", "universe", "#0", "fleet", "#1", "kind", kinds[i]));
+        ck_assert_msg(r.rc == 0, "%s: %s", kinds[i], r.err);
+        ck_assert_uint_eq(r.cmd.op, ops[i]);
+        if (i)
+            ck_assert_uint_eq(r.cmd.system, VR_NO_SYSTEM);
+    }
+    r = parse_kv(KV("cmd", "spawn", "universe", "#1", "faction", "Templars_of_the_Flux", "design", "#4", "at", "#9"));
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_str_eq(r.cmd.faction_name, "Templars_of_the_Flux");
+    ck_assert_uint_eq(r.cmd.faction, 0);
+    ck_assert_uint_eq(r.cmd.design, 4);
+    ck_assert_uint_eq(r.cmd.ships, 1); /* default */
+    ck_assert_uint_eq(r.cmd.system, 9);
+    r = parse_kv(KV("cmd", "spawn", "universe", "#1", "faction", "#2", "design", "x_fighter", "at", "#0", "ships",
+                    "#100"));
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_uint_eq(r.cmd.faction, 2);
+    ck_assert_uint_eq(r.cmd.design, UINT32_MAX);
+    ck_assert_str_eq(r.cmd.design_name, "x_fighter");
+    ck_assert_uint_eq(r.cmd.ships, 100);
+    r = parse_kv(KV("cmd", "policy", "universe", "#0", "faction", "#1", "stance", "aggressive", "budget", "@1,2,1.5"));
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_uint_eq(r.cmd.stance, VR_STANCE_AGGRESSIVE);
+    ck_assert_uint_eq(r.cmd.budget_mode, VR_BUDGET_SET);
+    ck_assert(r.cmd.budget[2] == 1.5);
+    r = parse_kv(KV("cmd", "policy", "universe", "#0", "faction", "#1", "budget", "auto"));
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_uint_eq(r.cmd.stance, VR_STANCE_KEEP);
+    ck_assert_uint_eq(r.cmd.budget_mode, VR_BUDGET_AUTO);
+    r = parse_kv(KV("cmd", "result", "ticket", "#18446744073709551615"));
+    ck_assert_msg(r.rc == 0, "%s", r.err);
+    ck_assert_uint_eq(r.cmd.ticket, UINT64_MAX);
+}
+END_TEST
+
+START_TEST(test_game_commands_hostile)
+{
+    static const struct {
+        const char *what, *want;
+        int rc;
+        const char *kv[14];
+        int n;
+    } bad[] = {
+        {"no universe", "\"universe\"", -VR_EBADARG, {"cmd", "order", "fleet", "#1", "kind", "hold"}, 3},
+        {"no fleet", "\"fleet\"", -VR_EBADARG, {"cmd", "order", "universe", "#0", "kind", "hold"}, 3},
+        {"no kind", "\"kind\"", -VR_EBADARG, {"cmd", "order", "universe", "#0", "fleet", "#1"}, 3},
+        {"bad kind", "bad order kind \"fly\"", -VR_EBADARG,
+         {"cmd", "order", "universe", "#0", "fleet", "#1", "kind", "fly"}, 4},
+        {"kind not a string", "\"kind\" must be a string", -VR_EBADARG,
+         {"cmd", "order", "universe", "#0", "fleet", "#1", "kind", "#1"}, 4},
+        {"move without to", "needs \"to\"", -VR_EBADARG,
+         {"cmd", "order", "universe", "#0", "fleet", "#1", "kind", "move"}, 4},
+        {"hold with to", "only valid with order kinds move and attack", -VR_EBADARG,
+         {"cmd", "order", "universe", "#0", "fleet", "#1", "kind", "hold", "to", "#1"}, 5},
+        {"fleet 0", "\"fleet\"", -VR_EBADARG, {"cmd", "order", "universe", "#0", "fleet", "#0", "kind", "hold"}, 4},
+        {"fleet string", "\"fleet\"", -VR_EBADARG,
+         {"cmd", "order", "universe", "#0", "fleet", "abc", "kind", "hold"}, 4},
+        {"fleet negative", "\"fleet\"", -VR_EBADARG,
+         {"cmd", "order", "universe", "#0", "fleet", "-5", "kind", "hold"}, 4},
+        {"universe huge", "\"universe\"", -VR_EBADARG,
+         {"cmd", "order", "universe", "#18446744073709551615", "fleet", "#1", "kind", "hold"}, 4},
+        {"to huge", "\"to\"", -VR_EBADARG,
+         {"cmd", "order", "universe", "#0", "fleet", "#1", "kind", "move", "to", "#4294967295"}, 5},
+        {"to nil", "\"to\"", -VR_EBADARG,
+         {"cmd", "order", "universe", "#0", "fleet", "#1", "kind", "move", "to", "~"}, 5},
+        {"order with ships", "does not take the field \"ships\"", -VR_EBADARG,
+         {"cmd", "order", "universe", "#0", "fleet", "#1", "kind", "hold", "ships", "#2"}, 5},
+        {"spawn without at", "\"at\"", -VR_EBADARG,
+         {"cmd", "spawn", "universe", "#0", "faction", "#1", "design", "#0"}, 4},
+        {"ships 0", "\"ships\"", -VR_EBADARG,
+         {"cmd", "spawn", "universe", "#0", "faction", "#1", "design", "#0", "at", "#0", "ships", "#0"}, 6},
+        {"ships 101", "\"ships\"", -VR_EBADARG,
+         {"cmd", "spawn", "universe", "#0", "faction", "#1", "design", "#0", "at", "#0", "ships", "#101"}, 6},
+        {"faction 0", "\"faction\"", -VR_EBADARG,
+         {"cmd", "spawn", "universe", "#0", "faction", "#0", "design", "#0", "at", "#0"}, 5},
+        {"faction 2^40", "\"faction\"", -VR_EBADARG,
+         {"cmd", "spawn", "universe", "#0", "faction", "#1099511627776", "design", "#0", "at", "#0"}, 5},
+        {"empty faction name", "no faction is named", -VR_EBADARG,
+         {"cmd", "spawn", "universe", "#0", "faction", "", "design", "#0", "at", "#0"}, 5},
+        {"design nil", "\"design\"", -VR_EBADARG,
+         {"cmd", "spawn", "universe", "#0", "faction", "#1", "design", "~", "at", "#0"}, 5},
+        {"policy with nothing", "needs \"stance\", \"budget\"", -VR_EBADARG,
+         {"cmd", "policy", "universe", "#0", "faction", "#1"}, 3},
+        {"bad stance", "bad stance \"furious\"", -VR_EBADARG,
+         {"cmd", "policy", "universe", "#0", "faction", "#1", "stance", "furious"}, 4},
+        {"budget zero", "bad budget", -VR_EBADARG,
+         {"cmd", "policy", "universe", "#0", "faction", "#1", "budget", "@0,0,0"}, 4},
+        {"budget two", "bad budget", -VR_EBADARG,
+         {"cmd", "policy", "universe", "#0", "faction", "#1", "budget", "@1,2"}, 4},
+        {"budget negative", "bad budget", -VR_EBADARG,
+         {"cmd", "policy", "universe", "#0", "faction", "#1", "budget", "@1,-1,1"}, 4},
+        {"budget huge", "bad budget", -VR_EBADARG,
+         {"cmd", "policy", "universe", "#0", "faction", "#1", "budget", "@1e300,1,1"}, 4},
+        {"budget string", "bad budget", -VR_EBADARG,
+         {"cmd", "policy", "universe", "#0", "faction", "#1", "budget", "lots"}, 4},
+        {"result without ticket", "\"ticket\"", -VR_EBADARG, {"cmd", "result"}, 1},
+        {"ticket 0", "\"ticket\"", -VR_EBADARG, {"cmd", "result", "ticket", "#0"}, 2},
+        {"ticket string", "\"ticket\"", -VR_EBADARG, {"cmd", "result", "ticket", "7"}, 2},
+        {"status with fleet", "does not take", -VR_EBADARG, {"cmd", "status", "fleet", "#1"}, 2},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        result r = parse_kv(bad[i].kv, bad[i].n);
+        assert_rejected(&r, bad[i].rc, bad[i].want, bad[i].what);
+    }
+    /* a name longer than any name column, and one with a NUL inside */
+    char longname[200];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    result r = parse_kv(KV("cmd", "spawn", "universe", "#0", "faction", "#1", "design", longname, "at", "#0"));
+    assert_rejected(&r, -VR_EBADARG, "no design is named", "long design name");
+    req q;
+    req_init(&q);
+    msgpack_pack_map(&q.pk, 4);
+    str(&q, "cmd"), str(&q, "policy");
+    str(&q, "universe"), msgpack_pack_uint32(&q.pk, 0);
+    str(&q, "stance"), str(&q, "balanced");
+    str(&q, "faction"), msgpack_pack_str(&q.pk, 3), msgpack_pack_str_body(&q.pk, "a\0b", 3);
+    assert_req_rejected(&q, -VR_EBADARG, "no faction is named \"a?b\"", "NUL in a name");
+}
+END_TEST
+
 static Suite *command_suite(void)
 {
     Suite *s = suite_create("command");
@@ -856,6 +1036,8 @@ static Suite *command_suite(void)
     tcase_add_test(tc, test_every_command_parses);
     tcase_add_test(tc, test_step_n);
     tcase_add_test(tc, test_cmd_name_round_trip);
+    tcase_add_test(tc, test_game_commands_parse);
+    tcase_add_test(tc, test_game_commands_hostile);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reject");

@@ -18,12 +18,12 @@
 
 /* Fields after [type, version], as messages.def documents them:
  * u universe, p pid, f flags, t turn, h hash, s seed, E entities,
- * n turn_ns, c code, x text. */
+ * n turn_ns, c code, x text, M metrics, C commands (TURN), R results (DONE). */
 static const struct {
     int type;
     const char *fields;
 } shapes[] = {
-    {VR_MSG_HELLO, "upfthE"}, {VR_MSG_TURN, "ts"}, {VR_MSG_DONE, "thEnM"}, {VR_MSG_COMMIT, "t"},
+    {VR_MSG_HELLO, "upfthE"}, {VR_MSG_TURN, "tsC"}, {VR_MSG_DONE, "thEnMR"}, {VR_MSG_COMMIT, "t"},
     {VR_MSG_STOP, ""},       {VR_MSG_FAIL, "tcx"}, {VR_MSG_PING, ""},    {VR_MSG_PONG, "t"},
 };
 #define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
@@ -47,6 +47,16 @@ static vr_msg full_msg(int type)
     for (int k = 0; k < VR_NMETRICS; k++)
         m.metrics[k] = 1000000007ull * (uint64_t)(k + 1);
     snprintf(m.text, sizeof m.text, "fleets: table is full (type %d)", type);
+    m.ncmds = 3;
+    for (uint32_t i = 0; i < m.ncmds; i++)
+        m.cmds[i] = (vr_wcmd){.ticket = 0xFFFFFFFFFFFFull + i, .fleet = 0x0000000500000007ull + i, .op = 1 + i,
+                              .system = 4000000000u + i, .faction = 65535, .design = 70000, .ships = 100,
+                              .stance = (uint8_t)(i == 2 ? VR_STANCE_KEEP : i), .budget_mode = (uint8_t)i,
+                              .budget = {0.25f, 0.5f + (float)i, 1.0f / 3}};
+    m.nresults = 2;
+    m.results[0] = (vr_wresult){.ticket = 9, .entity = 0x0000000300000002ull, .code = 0};
+    m.results[1] = (vr_wresult){.ticket = 10, .entity = 0, .code = -VR_EBADID};
+    snprintf(m.results[1].text, sizeof m.results[1].text, "fleet 12 is dead at turn 5");
     return m;
 }
 
@@ -71,6 +81,8 @@ static vr_msg expected_msg(int type, const char *fields)
         case 'c': m.code = in.code; break;
         case 'x': memcpy(m.text, in.text, sizeof m.text); break;
         case 'M': memcpy(m.metrics, in.metrics, sizeof m.metrics); break;
+        case 'C': m.ncmds = in.ncmds; memcpy(m.cmds, in.cmds, sizeof m.cmds); break;
+        case 'R': m.nresults = in.nresults; memcpy(m.results, in.results, sizeof m.results); break;
         }
     }
     return m;
@@ -138,6 +150,8 @@ static void pk_good_field(msgpack_packer *pk, char f)
     }
     else if (f == 'p' || f == 'c')
         msgpack_pack_int32(pk, -3);
+    else if (f == 'C' || f == 'R')
+        msgpack_pack_array(pk, 0); /* no commands, no results */
     else
         msgpack_pack_uint32(pk, 3);
 }
@@ -159,7 +173,7 @@ START_TEST(test_round_trip_every_type)
 {
     int type = shapes[_i].type;
     vr_msg in = full_msg(type), out;
-    char buf[512];
+    char buf[VR_WIRE_MAX_BYTES];
     int n = vr_msg_encode(&in, buf, sizeof buf);
     ck_assert_int_gt(n, 0);
     memset(&out, 0x5A, sizeof out);
@@ -176,7 +190,7 @@ START_TEST(test_encoding_shape)
     int type = shapes[_i].type;
     const char *f = shapes[_i].fields;
     vr_msg in = full_msg(type);
-    char buf[512];
+    char buf[VR_WIRE_MAX_BYTES];
     int n = vr_msg_encode(&in, buf, sizeof buf);
     ck_assert_int_gt(n, 0);
     msgpack_unpacked up;
@@ -206,6 +220,13 @@ START_TEST(test_encoding_shape)
             ck_assert_int_eq(e->type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
             ck_assert_int_eq(e->via.i64, in.code);
             break;
+        case 'C':
+        case 'R':
+            ck_assert_int_eq(e->type, MSGPACK_OBJECT_ARRAY);
+            ck_assert_uint_eq(e->via.array.size, f[i] == 'C' ? in.ncmds : in.nresults);
+            for (uint32_t k = 0; k < e->via.array.size; k++)
+                ck_assert_uint_eq(e->via.array.ptr[k].via.array.size, f[i] == 'C' ? 10 : 4);
+            break;
         case 'M':
             ck_assert_int_eq(e->type, MSGPACK_OBJECT_ARRAY);
             ck_assert_uint_eq(e->via.array.size, VR_NMETRICS);
@@ -227,7 +248,7 @@ END_TEST
 
 START_TEST(test_round_trip_extremes)
 {
-    char buf[512];
+    char buf[VR_WIRE_MAX_BYTES];
     vr_msg in, out;
     memset(&in, 0, sizeof in);
     in.type = VR_MSG_HELLO;
@@ -294,10 +315,10 @@ START_TEST(test_encode_small_buffer)
 {
     int type = shapes[_i].type;
     vr_msg in = full_msg(type);
-    char ref[512];
+    char ref[1024];
     int n = vr_msg_encode(&in, ref, sizeof ref);
     ck_assert_int_gt(n, 2);
-    char buf[512];
+    char buf[1024];
     for (int cap = 0; cap < n; cap++) {
         memset(buf, 0x5A, sizeof buf);
         ck_assert_int_eq(vr_msg_encode(&in, buf, (size_t)cap), -ENOSPC);
@@ -313,7 +334,7 @@ END_TEST
 
 START_TEST(test_encode_unknown_type)
 {
-    char buf[512];
+    char buf[VR_WIRE_MAX_BYTES];
     static const int bad[] = {0, 9, 99, -1, 1000};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         vr_msg in = full_msg(bad[i]);
@@ -609,6 +630,117 @@ START_TEST(test_decode_bad_type_or_version_field)
 }
 END_TEST
 
+/* TURN commands and DONE results: counts, shapes, types and ranges. */
+static void pk_turn_head(packer *p)
+{
+    pk_begin(p);
+    msgpack_pack_array(&p->pk, 5);
+    msgpack_pack_int(&p->pk, VR_MSG_TURN);
+    msgpack_pack_uint32(&p->pk, VR_WIRE_VERSION);
+    msgpack_pack_uint32(&p->pk, 3);
+    msgpack_pack_uint32(&p->pk, 4);
+}
+
+static void pk_good_cmd(msgpack_packer *pk, int skip, int bad_field)
+{
+    msgpack_pack_array(pk, skip ? 9 : 10);
+    for (int k = 0; k < 9; k++) {
+        if (k == bad_field)
+            msgpack_pack_int(pk, -1);
+        else
+            msgpack_pack_uint32(pk, k == 1 ? 1 : 7);
+    }
+    if (!skip) {
+        msgpack_pack_array(pk, 3);
+        for (int k = 0; k < 3; k++)
+            msgpack_pack_float(pk, 0.5f);
+    }
+}
+
+START_TEST(test_decode_commands_and_results)
+{
+    packer p;
+    vr_msg m;
+    /* the most commands a TURN may carry decode; one more is refused */
+    for (int n = VR_TURN_MAX_CMDS; n <= VR_TURN_MAX_CMDS + 1; n++) {
+        pk_turn_head(&p);
+        msgpack_pack_array(&p.pk, (size_t)n);
+        for (int i = 0; i < n; i++)
+            pk_good_cmd(&p.pk, 0, -1);
+        int rc = pk_decode(&p, &m);
+        if (n == VR_TURN_MAX_CMDS) {
+            ck_assert_int_eq(rc, 0);
+            ck_assert_uint_eq(m.ncmds, VR_TURN_MAX_CMDS);
+            ck_assert_uint_eq(m.cmds[VR_TURN_MAX_CMDS - 1].op, 1);
+            ck_assert(m.cmds[0].budget[2] == 0.5f);
+        } else {
+            assert_rejected(rc, &m, -VR_EBADMSG, "65 commands");
+        }
+    }
+    pk_turn_head(&p);
+    msgpack_pack_array(&p.pk, 1);
+    pk_good_cmd(&p.pk, 1, -1);
+    assert_rejected(pk_decode(&p, &m), &m, -VR_EBADMSG, "a command of 9 fields");
+    for (int f = 0; f < 9; f++) {
+        pk_turn_head(&p);
+        msgpack_pack_array(&p.pk, 1);
+        pk_good_cmd(&p.pk, 0, f);
+        assert_rejected(pk_decode(&p, &m), &m, -VR_EBADMSG, "a negative command field");
+    }
+    pk_turn_head(&p); /* op beyond 255 */
+    msgpack_pack_array(&p.pk, 1);
+    msgpack_pack_array(&p.pk, 10);
+    for (int k = 0; k < 9; k++)
+        msgpack_pack_uint32(&p.pk, k == 1 ? 256 : 1);
+    msgpack_pack_array(&p.pk, 3);
+    for (int k = 0; k < 3; k++)
+        msgpack_pack_float(&p.pk, 0.5f);
+    assert_rejected(pk_decode(&p, &m), &m, -VR_EBADMSG, "op 256");
+    pk_turn_head(&p); /* an integer budget */
+    msgpack_pack_array(&p.pk, 1);
+    msgpack_pack_array(&p.pk, 10);
+    for (int k = 0; k < 9; k++)
+        msgpack_pack_uint32(&p.pk, 1);
+    msgpack_pack_array(&p.pk, 3);
+    for (int k = 0; k < 3; k++)
+        msgpack_pack_uint32(&p.pk, 1);
+    assert_rejected(pk_decode(&p, &m), &m, -VR_EBADMSG, "integer budget");
+    pk_turn_head(&p); /* commands not an array */
+    msgpack_pack_map(&p.pk, 0);
+    assert_rejected(pk_decode(&p, &m), &m, -VR_EBADMSG, "commands as a map");
+
+    /* results: a positive code, a missing text, a long text cut */
+    static const int64_t codes[] = {1, -1};
+    for (int i = 0; i < 2; i++) {
+        pk_begin(&p);
+        msgpack_pack_array(&p.pk, 8);
+        msgpack_pack_int(&p.pk, VR_MSG_DONE);
+        msgpack_pack_uint32(&p.pk, VR_WIRE_VERSION);
+        for (int k = 0; k < 4; k++)
+            msgpack_pack_uint32(&p.pk, 1);
+        pk_good_field(&p.pk, 'M');
+        msgpack_pack_array(&p.pk, 1);
+        msgpack_pack_array(&p.pk, 4);
+        msgpack_pack_uint32(&p.pk, 5);
+        msgpack_pack_int64(&p.pk, codes[i]);
+        msgpack_pack_uint32(&p.pk, 0);
+        char big[400];
+        memset(big, 'q', sizeof big - 1);
+        big[sizeof big - 1] = 0;
+        pk_str(&p.pk, big);
+        int rc = pk_decode(&p, &m);
+        if (codes[i] > 0) {
+            assert_rejected(rc, &m, -VR_EBADMSG, "a positive result code");
+        } else {
+            ck_assert_int_eq(rc, 0);
+            ck_assert_uint_eq(m.nresults, 1);
+            ck_assert_int_eq(m.results[0].code, -1);
+            ck_assert_uint_eq(strlen(m.results[0].text), sizeof m.results[0].text - 1);
+        }
+    }
+}
+END_TEST
+
 /* Container headers claiming billions of elements, at the top or inside a
  * message: rejected without msgpack-c trying to allocate them (under
  * AddressSanitizer such an allocation aborts the process). */
@@ -623,10 +755,10 @@ START_TEST(test_decode_huge_containers)
         {"map32 of 2^32-1", {0xdf, 0xff, 0xff, 0xff, 0xff, 0x02, 0x01}, 7},
         {"array16 of 65535", {0xdc, 0xff, 0xff, 0x02, 0x01}, 5},
         {"array32 cut in its header", {0xdd, 0xff, 0xff}, 3},
-        {"TURN with an array32 turn", {0x94, 0x02, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01}, 9},
-        {"TURN with a map32 seed", {0x94, 0x02, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff}, 9},
-        {"FAIL with a fixarray text", {0x95, 0x06, 0x01, 0x01, 0x01, 0x91, 0x01}, 7},
-        {"PING in an array32", {0xdd, 0x00, 0x00, 0x00, 0x02, 0x07, 0x01}, 7},
+        {"TURN with an array32 turn", {0x94, 0x02, 0x02, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01}, 9},
+        {"TURN with a map32 seed", {0x94, 0x02, 0x02, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff}, 9},
+        {"FAIL with a fixarray text", {0x95, 0x06, 0x02, 0x01, 0x01, 0x91, 0x01}, 7},
+        {"PING in an array32", {0xdd, 0x00, 0x00, 0x00, 0x02, 0x07, 0x02}, 7},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         vr_msg m;
@@ -732,6 +864,7 @@ static Suite *wire_suite(void)
     tcase_add_test(tc, test_decode_bad_type_or_version_field);
     tcase_add_test(tc, test_decode_unknown_type);
     tcase_add_test(tc, test_decode_huge_containers);
+    tcase_add_test(tc, test_decode_commands_and_results);
     tcase_add_loop_test(tc, test_decode_trailing_bytes, 0, NSHAPES);
     tcase_add_loop_test(tc, test_decode_every_prefix, 0, NSHAPES);
     suite_add_tcase(s, tc);

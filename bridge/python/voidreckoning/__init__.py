@@ -21,7 +21,16 @@ array::
             factions = v.names("factions")   # ["Templars_of_the_Flux", ...]
         print(v.turn, ships)                 # raises TornReadError on exit if overwritten
 
-Only the stdlib and numpy are used.  Segments are opened O_RDONLY and mapped
+Send commands with :func:`connect` (a ZeroMQ client of the coordinator)::
+
+    with vr.connect("demo", timeout=5) as cmd:
+        cmd.pause()
+        t = cmd.spawn_fleet(0, faction=1, design=0, at=5, ships=3)
+        cmd.step()
+        print(t.result())                    # the new fleet's id
+
+Attaching uses only the stdlib and numpy; the command client uses pyzmq and
+msgpack.  Segments are opened O_RDONLY and mapped
 PROT_READ / MAP_SHARED; the bridge never writes, never locks and never
 removes a segment.
 """
@@ -31,6 +40,8 @@ from __future__ import annotations
 from ._layout import LAYOUT_VERSION
 from .cluster import (RETRY_SECONDS, Cluster, ColumnInfo, Table, Turn, Universe, View, attach,
                       decode_names)
+from .client import (ORDER_KINDS, STANCES, WIRE_VERSION, Client, ClusterNotRunning, CommandError,
+                     CommandFailed, CommandTimeout, Ticket, connect)
 from .errors import (AttachError, ClusterNotFound, NotYetError, SchemaError, TornReadError,
                      VersionError, VrError)
 
@@ -54,4 +65,14 @@ __all__ = [
     "SchemaError",
     "TornReadError",
     "NotYetError",
+    "WIRE_VERSION",
+    "ORDER_KINDS",
+    "STANCES",
+    "connect",
+    "Client",
+    "Ticket",
+    "CommandError",
+    "CommandFailed",
+    "CommandTimeout",
+    "ClusterNotRunning",
 ]
