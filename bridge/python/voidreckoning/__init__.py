@@ -15,7 +15,12 @@ array::
             factions = v.names("factions")   # ["Templars_of_the_Flux", ...]
         print(v.turn, ships)                 # raises TornReadError on exit if overwritten
 
-Only the stdlib and numpy are used.  Segments are opened O_RDONLY and mapped
+    with vr.events("demo", kinds={"battle", "turn"}, timeout=5) as stream:
+        for ev in stream:                    # battles and committed turns, as they happen
+            print(ev.kind, ev.universe, ev.turn, ev.fields)
+
+Attaching needs only the stdlib and numpy; the event stream (``events``)
+also pyzmq and msgpack, imported when first used.  Segments are opened O_RDONLY and mapped
 PROT_READ / MAP_SHARED; the bridge never writes, never locks and never
 removes a segment.
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 from ._layout import LAYOUT_VERSION
 from .cluster import RETRY_SECONDS, Cluster, ColumnInfo, Universe, View, attach, decode_names
+from .events import CLUSTER_KINDS, KINDS, WORKER_KINDS, Batch, Event, EventStream, events
 from .errors import (AttachError, ClusterNotFound, NotYetError, SchemaError, TornReadError,
                      VersionError, VrError)
 
@@ -34,6 +40,13 @@ __all__ = [
     "RETRY_SECONDS",
     "attach",
     "decode_names",
+    "events",
+    "Event",
+    "EventStream",
+    "Batch",
+    "KINDS",
+    "WORKER_KINDS",
+    "CLUSTER_KINDS",
     "Cluster",
     "Universe",
     "View",
