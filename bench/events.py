@@ -19,6 +19,7 @@ raw pyzmq PUB/SUB rate for the same messages measured in the same run.
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -206,6 +207,8 @@ def main():
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        shutil.rmtree(rundir, ignore_errors=True)
 
     # 3. the floor: same payloads, replayed as fast as pyzmq goes
     per_msg_events = nev / max(1, len(msgs))
