@@ -20,6 +20,9 @@
  * turn's systems and returns one result each with DONE.  w[u].sent keeps the
  * commands of the last turn sent to universe u (the per-turn list a command
  * log records); the results ring answers `result` by ticket.
+ * Cluster events (schemas/events.def: "turn" after each commit, "worker"
+ * when a worker dies, hangs, fails or exits) go out on a PUB socket whose
+ * endpoint, like every worker's, is recorded in the cluster segment.
  */
 #include "vr_coord.h"
 #include "vr_sim.h"
@@ -119,8 +122,9 @@ typedef struct coord {
     vr_cluster *cl;
     vr_arena **arenas;
     worker *w;
-    void *ctx, *wsock, *csock;
-    char wendpoint[256], cendpoint[256];
+    void *ctx, *wsock, *csock, *esock;
+    char wendpoint[256], cendpoint[256], eendpoint[256];
+    uint64_t eseq[VR_NEVENTS]; /* event messages published per kind */
     uint64_t turn, cluster_hash;
     bool paused, stop, failed, in_turn, started; /* started: every worker said HELLO */
     uint64_t step_left;
@@ -357,10 +361,20 @@ static void worker_bin(const opts *o, char *out, size_t len)
     memcpy(out + n0, "vr-worker", sizeof "vr-worker");
 }
 
+/* Where worker u publishes its events: ipc://$VR_RUNDIR/vr-NAME-uK.events. */
+static void worker_events_endpoint(const coord *c, uint32_t u, char *out, size_t len)
+{
+    const char *rundir = getenv("VR_RUNDIR");
+    if (!rundir || !*rundir)
+        rundir = "/tmp";
+    snprintf(out, len, "ipc://%s/vr-%s-u%u.events", rundir, c->o.name, u);
+}
+
 static int spawn_worker(coord *c, uint32_t u)
 {
-    char bin[PATH_MAX], su[16], sid[32], snode[16], ssys[16], sfl[16], sfa[16], spar[16], sch[32];
+    char bin[PATH_MAX], su[16], sid[32], snode[16], ssys[16], sfl[16], sfa[16], spar[16], sch[32], sev[256];
     worker_bin(&c->o, bin, sizeof bin);
+    worker_events_endpoint(c, u, sev, sizeof sev);
     snprintf(su, sizeof su, "%u", u);
     snprintf(sid, sizeof sid, "%016" PRIx64, vr_cluster_header(c->cl)->seg.cluster_id);
     snprintf(snode, sizeof snode, "%d", c->plan.place[u].node);
@@ -372,7 +386,8 @@ static int spawn_worker(coord *c, uint32_t u)
     char *argv[] = {bin, "--name", (char *)c->o.name, "--universe", su, "--endpoint", c->wendpoint,
                     "--cluster-id", sid, "--cpus", c->plan.place[u].cpus, "--node", snode,
                     "--systems", ssys, "--fleets", sfl, "--factions", sfa, "--parent", spar,
-                    "--content-hash", sch, c->o.content_dir[0] ? "--content" : NULL, c->o.content_dir, NULL};
+                    "--content-hash", sch, "--events", sev,
+                    c->o.content_dir[0] ? "--content" : NULL, c->o.content_dir, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, bin, NULL, NULL, argv, environ);
     if (rc) {
@@ -404,6 +419,7 @@ static int create_world(coord *c)
     vr_cluster_hdr *h = vr_cluster_header(c->cl);
     h->seed = o->seed;
     snprintf(h->cmd_endpoint, sizeof h->cmd_endpoint, "%s", c->cendpoint);
+    snprintf(h->events_endpoint, sizeof h->events_endpoint, "%s", c->eendpoint);
     c->arenas = calloc(o->universes, sizeof *c->arenas);
     c->w = calloc(o->universes, sizeof *c->w);
     c->queue = calloc(MAX_QUEUED, sizeof *c->queue);
@@ -429,6 +445,7 @@ static int create_world(coord *c)
         r->numa_node = c->plan.place[u].node;
         r->arena_bytes = vr_arena_bytes(c->arenas[u]);
         r->worker_pid = -1;
+        worker_events_endpoint(c, u, r->events, sizeof r->events);
     }
     return 0;
 }
@@ -463,6 +480,59 @@ static void broadcast(coord *c, int type, uint64_t turn)
             m.type = type, m.turn = turn;
             send_worker(c, u, &m);
         }
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static void pack_str(msgpack_packer *pk, const char *s);
+
+/* Sends [topic, payload] on the event socket; PUB drops, never blocks. */
+static void send_event(coord *c, int kind, const msgpack_sbuffer *sb)
+{
+    if (!c->esock)
+        return;
+    const char *topic = vr_event_defs[kind].name;
+    if (zmq_send(c->esock, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+        zmq_send(c->esock, sb->data, sb->size, ZMQ_DONTWAIT) >= 0)
+        c->eseq[kind]++;
+}
+
+/* "turn": turn c->turn was committed (after the cluster segment says so). */
+static void publish_turn(coord *c, uint64_t turn_ns)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    uint64_t ents = 0;
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        ents += c->w[u].entities;
+    vr_event_head(&pk, VR_EV_turn, -1, c->turn, c->eseq[VR_EV_turn], 1);
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_uint64(&pk, c->cluster_hash);
+    msgpack_pack_uint64(&pk, turn_ns);
+    msgpack_pack_uint64(&pk, ents);
+    msgpack_pack_array(&pk, c->o.universes);
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        msgpack_pack_uint64(&pk, c->w[u].hash);
+    send_event(c, VR_EV_turn, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* "worker": worker u died, hung, failed or stopped; reason is a sentence. */
+static void publish_worker(coord *c, uint32_t u, const char *status, const char *reason)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    vr_event_head(&pk, VR_EV_worker, u, c->turn, c->eseq[VR_EV_worker], 1);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_int(&pk, (int)c->w[u].pid);
+    pack_str(&pk, status);
+    pack_str(&pk, reason);
+    send_event(c, VR_EV_worker, &sb);
+    msgpack_sbuffer_destroy(&sb);
 }
 
 /* Receives one worker message; returns the universe or -1 (message dropped). */
@@ -909,6 +979,8 @@ static void reap(coord *c)
             vr_cluster_write_begin(c->cl);
             vr_cluster_universe(c->cl, u)->status = VR_WORKER_DEAD;
             vr_cluster_write_end(c->cl);
+            bool clean = c->stop && !c->in_turn && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+            publish_worker(c, u, clean ? "stopped" : "dead", w->died);
             if (!c->stop || c->in_turn)
                 fail(c, "worker u%u (pid %d) %s at turn %" PRIu64 "%s", u, (int)pid, w->died, c->turn,
                      c->in_turn ? " while computing the next turn" : "");
@@ -947,6 +1019,9 @@ static void check_idle_workers(coord *c)
             vr_cluster_write_end(c->cl);
             fail(c, "worker u%u (pid %d) has not answered for %.1f s; it is hung; killing it", u,
                  (int)c->w[u].pid, (double)(now - c->w[u].last_seen) / 1e9);
+            char why[128];
+            snprintf(why, sizeof why, "no answer for %.1f s; killed", (double)(now - c->w[u].last_seen) / 1e9);
+            publish_worker(c, u, "hung", why);
             kill_hung(c, u);
         }
 }
@@ -1081,6 +1156,10 @@ static int run_turn(coord *c)
                     vr_cluster_write_end(c->cl);
                     fail(c, "worker u%u (pid %d) did not answer TURN %" PRIu64 " within %.1f s; killing it", u,
                          (int)c->w[u].pid, n, c->o.worker_timeout);
+                    char why[128];
+                    snprintf(why, sizeof why, "no answer to TURN %" PRIu64 " within %.1f s; killed", n,
+                             c->o.worker_timeout);
+                    publish_worker(c, (uint32_t)u, "hung", why);
                     kill_hung(c, u);
                 }
             c->in_turn = false;
@@ -1104,6 +1183,7 @@ static int run_turn(coord *c)
                 done++;
             } else if (m.type == VR_MSG_FAIL) {
                 fail(c, "worker u%d failed turn %" PRIu64 ": %s", u, m.turn, m.text);
+                publish_worker(c, (uint32_t)u, "failed", m.text);
                 c->in_turn = false;
                 return -VR_EWORKER;
             }
@@ -1135,6 +1215,7 @@ static int run_turn(coord *c)
     h->cluster_hash = c->cluster_hash;
     h->turn_ns = now - t0;
     vr_cluster_write_end(c->cl);
+    publish_turn(c, now - t0);
     if (c->step_left)
         c->step_left--;
     (void)ents;
@@ -1210,6 +1291,8 @@ static void teardown(coord *c)
             vr_cluster_universe(c->cl, u)->status = VR_WORKER_STOPPED;
         vr_cluster_write_end(c->cl);
     }
+    if (c->esock)
+        zmq_close(c->esock);
     if (c->csock)
         zmq_close(c->csock);
     if (c->wsock)
@@ -1221,6 +1304,13 @@ static void teardown(coord *c)
         unlink(c->wendpoint + 6);
     if (strncmp(c->cendpoint, "ipc://", 6) == 0 && c->ctx)
         unlink(c->cendpoint + 6);
+    if (strncmp(c->eendpoint, "ipc://", 6) == 0 && c->ctx)
+        unlink(c->eendpoint + 6);
+    for (uint32_t u = 0; c->w && u < c->o.universes; u++) { /* a killed worker leaves its file */
+        char ep[256];
+        worker_events_endpoint(c, u, ep, sizeof ep);
+        unlink(ep + 6);
+    }
     for (uint32_t u = 0; c->arenas && u < c->o.universes; u++)
         vr_arena_detach(&c->arenas[u]);
     vr_cluster_detach(&c->cl);
@@ -1246,6 +1336,7 @@ static void make_endpoints(coord *c)
         snprintf(c->cendpoint, sizeof c->cendpoint, "%s", c->o.cmd_endpoint);
     else
         snprintf(c->cendpoint, sizeof c->cendpoint, "ipc://%s/vr-%s.cmd", rundir, c->o.name);
+    snprintf(c->eendpoint, sizeof c->eendpoint, "ipc://%s/vr-%s.events", rundir, c->o.name);
 }
 
 static int open_sockets(coord *c)
@@ -1266,6 +1357,16 @@ static int open_sockets(coord *c)
     }
     if (zmq_bind(c->csock, c->cendpoint) < 0) {
         logf_("zmq_bind(%s) for commands: %s; is another process using it?", c->cendpoint, zmq_strerror(errno));
+        return -errno;
+    }
+    /* events: PUB drops for a subscriber VR_EVENTS_SNDHWM messages behind;
+     * a short linger lets the last "worker" events out at shutdown */
+    int hwm = VR_EVENTS_SNDHWM, elinger = 200;
+    c->esock = zmq_socket(c->ctx, ZMQ_PUB);
+    zmq_setsockopt(c->esock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(c->esock, ZMQ_LINGER, &elinger, sizeof elinger);
+    if (zmq_bind(c->esock, c->eendpoint) < 0) {
+        logf_("zmq_bind(%s) for events: %s; is another process using it?", c->eendpoint, zmq_strerror(errno));
         return -errno;
     }
     return 0;
@@ -1390,8 +1491,10 @@ int main(int argc, char **argv)
                 vr_msg m;
                 int u;
                 while ((u = recv_worker(&c, &m)) >= 0)
-                    if (m.type == VR_MSG_FAIL)
+                    if (m.type == VR_MSG_FAIL) {
                         fail(&c, "worker u%d reported: %s", u, m.text);
+                        publish_worker(&c, (uint32_t)u, "failed", m.text);
+                    }
             }
             check_idle_workers(&c);
         }

@@ -115,6 +115,7 @@ void vr_schema_markdown(FILE *out)
 #define VR_MSG(name, code, dir, doc) fprintf(out, "| %s | %d | %s | `%s` |\n", #name, code, dir, doc);
 #include "messages.def"
 #undef VR_MSG
+    vr_events_markdown(out);
 }
 
 size_t vr_name_put(uint8_t *dst, size_t width, const char *src)

@@ -15,12 +15,17 @@
 
 /* Layout of shared-memory segments (headers, directories, buffers).  Bump on
  * any change to a struct in shm/vr_shm.h. */
-#define VR_LAYOUT_VERSION 2u
+#define VR_LAYOUT_VERSION 3u /* 3: event endpoints in the cluster segment */
 /* Worker and command protocol (messages.def and the command map keys).
  * 2: TURN carries the turn's user commands, DONE their results. */
 #define VR_WIRE_VERSION 2u
 /* Largest worker-protocol message (a TURN or DONE full of commands fits). */
 #define VR_WIRE_MAX_BYTES 32768
+/* Event stream payloads (events.def): the "v" of every event map. */
+#define VR_EVENTS_VERSION 1u
+/* Messages an event PUB socket queues per subscriber before it drops (whole
+ * messages, never a part): about 85 turns of a worker's batches. */
+#define VR_EVENTS_SNDHWM 256
 
 /* ---- errors ------------------------------------------------------------ */
 enum vr_error {
@@ -222,6 +227,38 @@ int vr_msgpack_check(const void *data, size_t len, char *err, size_t errlen);
  * the expected shape: the text names the problem in m->text), or
  * -VR_EBADVERSION (m->version holds the peer's version). */
 int vr_msg_decode(const void *data, size_t len, vr_msg *m);
+
+/* ---- the event stream (events.def, events.c) ----------------------------- */
+enum vr_event_kind {
+#define VR_EVENT(kind, source, doc) VR_EV_##kind,
+#define VR_EVENT_FIELD(kind, field, doc)
+#include "events.def"
+#undef VR_EVENT
+#undef VR_EVENT_FIELD
+    VR_NEVENTS
+};
+
+typedef struct vr_event_def {
+    const char *name;               /* the topic, e.g. "battle" */
+    const char *source;             /* "worker" or "coordinator" */
+    const char *doc;
+    uint32_t nfields;
+    const char *const *fields;      /* names, in row order */
+    const char *const *field_docs;
+} vr_event_def;
+extern const vr_event_def vr_event_defs[VR_NEVENTS];
+
+struct msgpack_packer;
+/* Packs the head of an event payload (events.def) into pk: the map with
+ * "v", "kind", "universe" (nil when universe < 0), "turn", "seq", "fields",
+ * and the header of "rows" (an array of nrows).  The caller then packs nrows
+ * arrays of vr_event_defs[kind].nfields values each.  Returns 0, or
+ * -VR_EBADARG for an unknown kind (nothing packed). */
+int vr_event_head(struct msgpack_packer *pk, int kind, int64_t universe, uint64_t turn, uint64_t seq,
+                  uint32_t nrows);
+
+/* Writes the event kinds and their fields as Markdown (part of docs/schema.md). */
+void vr_events_markdown(FILE *out);
 
 /* ---- the one random number generator ----------------------------------- */
 /* A pure function of its inputs (counter based): the same (seed, universe,

@@ -266,7 +266,8 @@ enum vr_bind_flags {
     X(arena_bytes, uint64_t, "<u8", )                 \
     X(entities, uint64_t, "<u8", )                    \
     X(turn_ns, uint64_t, "<u8", )                     \
-    X(restarts, uint64_t, "<u8", )
+    X(restarts, uint64_t, "<u8", )                    \
+    X(events, char, "|S128", [128])
 
 typedef struct vr_urec {
 #define VR_UFIELD_DECL(name, ctype, dtype, arr) ctype name arr;
@@ -279,7 +280,8 @@ typedef struct vr_urec {
 #undef VR_METRIC
     uint64_t reserved2[32 - VR_NMETRICS];
 } vr_urec;
-_Static_assert(sizeof(vr_urec) == 512, "frozen for VR_LAYOUT_VERSION 2");
+_Static_assert(sizeof(vr_urec) == 640, "frozen for VR_LAYOUT_VERSION 3");
+_Static_assert(offsetof(vr_urec, events) == 200, "frozen for VR_LAYOUT_VERSION 3");
 
 typedef struct vr_fielddesc { /* 32 bytes */
     char name[20];
@@ -307,12 +309,15 @@ typedef struct vr_cluster_hdr {
     uint64_t turn_ns;              /* coordinator: wall time of the last turn */
     uint64_t reserved[8];
     char cmd_endpoint[256];        /* creator: where the command socket listens */
+    char events_endpoint[256];     /* creator: where the coordinator's event PUB socket binds
+                                    * (each worker's: its universe record's "events") */
 } vr_cluster_hdr;
 _Static_assert(offsetof(vr_cluster_hdr, name) == 64, "frozen: Python reads it");
 _Static_assert(offsetof(vr_cluster_hdr, seq) == 112, "frozen: Python reads it");
 _Static_assert(offsetof(vr_cluster_hdr, urec_offset) == 152, "frozen: Python reads it");
 _Static_assert(offsetof(vr_cluster_hdr, cmd_endpoint) == 256, "frozen: Python reads it");
-_Static_assert(sizeof(vr_cluster_hdr) == 512, "frozen");
+_Static_assert(offsetof(vr_cluster_hdr, events_endpoint) == 512, "frozen: Python reads it");
+_Static_assert(sizeof(vr_cluster_hdr) == 768, "frozen for VR_LAYOUT_VERSION 3");
 
 typedef struct vr_cluster vr_cluster;
 

@@ -13,6 +13,13 @@
  * left without ships is freed and a new fleet is raised in its place (until
  * production builds them), so the universe keeps its size.  Battles between
  * two factions lower their opinion of each other (diplomacy acts on it).
+ *
+ * Every battle of the turn is written to the "battles" table (emptied at the
+ * start of the system, like "decisions"): system, the two factions, ships at
+ * the start, destroyed and routed per side, rounds, winner and how it ended.
+ * Its capacity is the number of systems, one battle each at most; should a
+ * row still not fit, the battle is fought but not logged (the battles metric
+ * counts every battle, so rows < metric shows what was dropped).
  */
 #include "sim_internal.h"
 
@@ -42,6 +49,7 @@ int vr__battles(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
     uint32_t nsys = c->tables[VR_TAB_systems].count, nf = s->factions;
     const uint32_t *fgen = c->gen[VR_TAB_fleets], *sgen = c->gen[VR_TAB_ships];
     int rc = 0;
+    memset(&c->tables[VR_TAB_battles], 0, sizeof c->tables[VR_TAB_battles]); /* this turn's battles */
 
     /* standing fleets grouped by system (CSR, row order) */
     uint32_t *sbeg = calloc((size_t)nsys + 1, sizeof *sbeg);
@@ -173,6 +181,26 @@ int vr__battles(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
     if (rc) {
         free(pair);
         goto out;
+    }
+
+    /* the log: battles[k].key holds (system << 16) ^ turn */
+    for (uint32_t k = 0; k < nb; k++) {
+        uint64_t bid;
+        if (vr_ent_alloc(c, VR_TAB_battles, &bid) != 0)
+            break; /* full: fought, counted, not logged */
+        uint32_t r = (uint32_t)bid;
+        const vr_battle_result *o = &res[k];
+        c->battles_turn[r] = turn;
+        c->battles_system[r] = (uint32_t)((battles[k].key ^ turn) >> 16);
+        c->battles_faction[2 * r] = pair[2 * k], c->battles_faction[2 * r + 1] = pair[2 * k + 1];
+        for (int d = 0; d < 2; d++) {
+            c->battles_ships[2 * r + d] = o->ships[d];
+            c->battles_destroyed[2 * r + d] = o->destroyed[d];
+            c->battles_routed[2 * r + d] = o->routed[d];
+        }
+        c->battles_rounds[r] = (uint16_t)(o->rounds > UINT16_MAX ? UINT16_MAX : o->rounds);
+        c->battles_winner[r] = (int8_t)(o->winner == VR_COMBAT_DRAW ? -1 : o->winner);
+        c->battles_end[r] = (uint8_t)o->end;
     }
 
     /* aftermath, deferred: retreat losers and routed, free the destroyed */

@@ -83,6 +83,9 @@ void vr_sim_capacity(const vr_scenario *s, uint32_t cap[VR_NTABLES])
     cap[VR_TAB_ledger] = 1;
     cap[VR_TAB_decisions] = 4096 < cap[VR_TAB_fleets] ? 4096 : cap[VR_TAB_fleets];
     cap[VR_TAB_commands] = VR_TURN_MAX_CMDS;
+    /* at most one battle per system and turn, so this never overflows; about
+     * 100 bytes per system with both buffers, under 1 byte per ship */
+    cap[VR_TAB_battles] = n;
 }
 
 static float dist(const vr_cols *c, uint32_t a, uint32_t b)

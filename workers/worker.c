@@ -7,13 +7,20 @@
  * committed turn, then serves the turn protocol on a ZeroMQ DEALER socket:
  *   TURN(n)   -> apply the turn's user commands (orders.c), compute n into
  *                the unpublished buffer, reply DONE(n, hash, results)
- *   COMMIT(n) -> publish buffer n (readers now see turn n)
+ *   COMMIT(n) -> publish buffer n (readers now see turn n), then publish
+ *                its events (battles, decisions, findings) on the PUB socket
  *   PING      -> PONG;  STOP -> exit 0.
  * It exits by itself when its coordinator dies (PR_SET_PDEATHSIG plus a
  * parent check every poll), leaving the arena for a new coordinator.
+ *
+ * Events (schemas/events.def) go out on a PUB socket bound at --events
+ * only after COMMIT, from the published buffer, once per turn: a slow or
+ * absent subscriber costs nothing but dropped messages (PUB never blocks;
+ * VR_EVENTS_SNDHWM messages are queued per subscriber).
  */
 #include "vr_sim.h"
 #include "content.h"
+#include "events.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,7 +45,7 @@ static uint64_t now_ns(void)
 }
 
 typedef struct wopts {
-    const char *name, *endpoint, *cpus, *content_dir;
+    const char *name, *endpoint, *cpus, *content_dir, *events;
     uint64_t content_hash;
     uint32_t universe;
     int node;
@@ -51,6 +58,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vr-worker --name NAME --universe K --endpoint ENDPOINT --cluster-id HEX\n"
                "                 --systems N --fleets N --factions N [--cpus LIST --node N] [--parent PID]\n"
+               "                 [--events ENDPOINT]\n"
                "Runs one universe of cluster NAME; normally started by vr-coordinator.\n");
 }
 
@@ -115,21 +123,45 @@ static int fail(void *sock, uint64_t turn, int code, const char *fmt, const char
     return send_msg(sock, &f);
 }
 
-static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock)
+/* Sends one event payload as [topic, payload]; PUB drops, never blocks. */
+static int send_event(void *pub, int kind, const void *payload, size_t len)
 {
+    const char *topic = vr_event_defs[kind].name;
+    if (zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(pub, payload, len, ZMQ_DONTWAIT) < 0)
+        return errno == EAGAIN ? 0 : -errno;
+    return 0;
+}
+
+static void publish_events(const wopts *o, vr_arena *arena, vr_events *ev, void *pub)
+{
+    if (!pub)
+        return;
+    int rc = vr_events_turn(ev, arena, o->universe, send_event, pub);
+    if (rc < 0)
+        fprintf(stderr, "vr-worker u%u: events of the committed turn not published: %s\n", o->universe,
+                vr_strerror(rc));
+}
+
+static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void *pub)
+{
+    vr_events ev;
+    vr_events_init(&ev);
     uint64_t pending = 0, pending_hash = 0; /* computed, not yet committed */
     bool have_pending = false;
     while (!stop_flag) {
         if (o->parent && getppid() != o->parent) {
             fprintf(stderr, "vr-worker u%u: coordinator %d is gone; exiting\n", o->universe, (int)o->parent);
-            return 0;
+            break;
         }
         zmq_pollitem_t pi = {.socket = sock, .events = ZMQ_POLLIN};
         int r = zmq_poll(&pi, 1, 500);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return -errno;
+            int e = errno;
+            vr_events_fini(&ev);
+            return -e;
         }
         if (r == 0)
             continue;
@@ -185,6 +217,7 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock)
             }
             vr_arena_publish(arena, pending, pending_hash);
             have_pending = false;
+            publish_events(o, arena, &ev, pub); /* committed and visible: now say what happened */
             break;
         case VR_MSG_PING: {
             vr_msg p = {.type = VR_MSG_PONG, .turn = pub_turn};
@@ -192,11 +225,13 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock)
             break;
         }
         case VR_MSG_STOP:
+            vr_events_fini(&ev);
             return 0;
         default:
             fail(sock, 0, -VR_EBADMSG, "unexpected message %s from coordinator", vr_msg_name(m.type));
         }
     }
+    vr_events_fini(&ev);
     return 0;
 }
 
@@ -207,7 +242,7 @@ int main(int argc, char **argv)
         {"name", 1, 0, 'n'}, {"universe", 1, 0, 'u'}, {"endpoint", 1, 0, 'e'},
         {"cluster-id", 1, 0, 'i'}, {"cpus", 1, 0, 'c'}, {"node", 1, 0, 'N'},
         {"systems", 1, 0, 's'}, {"fleets", 1, 0, 'f'}, {"factions", 1, 0, 'F'},
-        {"parent", 1, 0, 'p'}, {"content", 1, 0, 'C'}, {"content-hash", 1, 0, 'H'},
+        {"parent", 1, 0, 'p'}, {"content", 1, 0, 'C'}, {"content-hash", 1, 0, 'H'}, {"events", 1, 0, 'E'},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -224,6 +259,7 @@ int main(int argc, char **argv)
         case 'p': o.parent = (pid_t)atoi(optarg); break;
         case 'C': o.content_dir = optarg; break;
         case 'H': o.content_hash = strtoull(optarg, NULL, 16); break;
+        case 'E': o.events = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -304,7 +340,24 @@ int main(int argc, char **argv)
     int linger = 1000;
     zmq_setsockopt(sock, ZMQ_ROUTING_ID, ident, (size_t)idlen);
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(sock, o.endpoint) < 0) {
+    /* the event socket: bound before HELLO, so it exists once the cluster runs */
+    void *pub = NULL;
+    if (o.events && *o.events) {
+        int hwm = VR_EVENTS_SNDHWM, plinger = 200; /* at exit, a moment for the last turn's events */
+        pub = zmq_socket(ctx, ZMQ_PUB);
+        zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        zmq_setsockopt(pub, ZMQ_LINGER, &plinger, sizeof plinger);
+        if (zmq_bind(pub, o.events) < 0) {
+            fprintf(stderr, "vr-worker u%u: zmq_bind(%s) for events: %s; is another process using it?\n",
+                    o.universe, o.events, zmq_strerror(errno));
+            zmq_close(pub);
+            pub = NULL;
+            rc = 1;
+        }
+    }
+    if (rc) {
+        /* reported above */
+    } else if (zmq_connect(sock, o.endpoint) < 0) {
         fprintf(stderr, "vr-worker u%u: zmq_connect(%s): %s\n", o.universe, o.endpoint, zmq_strerror(errno));
         rc = 1;
     } else {
@@ -315,7 +368,12 @@ int main(int argc, char **argv)
         vr_msg hello = {.type = VR_MSG_HELLO, .universe = o.universe, .pid = (int32_t)getpid(),
                         .flags = flags, .turn = turn, .hash = hash, .entities = ents};
         send_msg(sock, &hello);
-        rc = serve(&o, arena, sim, sock) ? 1 : 0;
+        rc = serve(&o, arena, sim, sock, pub) ? 1 : 0;
+    }
+    if (pub) {
+        zmq_close(pub);
+        if (strncmp(o.events, "ipc://", 6) == 0) /* ZeroMQ leaves the socket file */
+            unlink(o.events + 6);
     }
     zmq_close(sock);
     zmq_ctx_term(ctx);

@@ -6,6 +6,7 @@
  * They must fight there (and nowhere else), the loser or the routed retreat,
  * destroyed ships and empty fleets are freed and replaced, the state stays
  * valid for the auditor, and the same arrangement gives the same result.
+ * The battles table logs each battle of the turn (and only this turn's).
  */
 #include "audit.h"
 #include "sim_internal.h"
@@ -69,6 +70,7 @@ START_TEST(test_war_means_battle_and_aftermath)
     world_init(&w, "war", 1);
     vr_cols *c = &w.c;
     uint32_t fleets = c->tables[VR_TAB_fleets].live, ships = c->tables[VR_TAB_ships].live;
+    uint32_t ships_a = c->fleets_ships[w.fa], ships_b = c->fleets_ships[w.fb];
     int16_t opinion = c->relations_opinion[0 * w.s.factions + 1];
     vr_turn_stats st;
     memset(&st, 0, sizeof st);
@@ -97,9 +99,73 @@ START_TEST(test_war_means_battle_and_aftermath)
             retreating = 1;
     }
     ck_assert_msg(retreating || st.m[VR_M_kills] > 0, "a battle with no loss and no retreat");
+    /* the battles table logs it: where, who, how many, how it ended */
+    ck_assert_uint_eq(c->tables[VR_TAB_battles].count, 1);
+    ck_assert_uint_eq(c->tables[VR_TAB_battles].live, 1);
+    ck_assert_uint_eq(c->gen[VR_TAB_battles][0] & 1, 1);
+    ck_assert_uint_eq(c->battles_turn[0], 1);
+    ck_assert_uint_eq(c->battles_system[0], w.sys);
+    ck_assert_uint_eq(c->battles_faction[0], 1);
+    ck_assert_uint_eq(c->battles_faction[1], 2);
+    ck_assert_uint_eq(c->battles_ships[0], ships_a);
+    ck_assert_uint_eq(c->battles_ships[1], ships_b);
+    ck_assert_uint_eq(c->battles_destroyed[0] + c->battles_destroyed[1], st.m[VR_M_kills]);
+    ck_assert_uint_le(c->battles_destroyed[0] + c->battles_routed[0], ships_a);
+    ck_assert_uint_le(c->battles_destroyed[1] + c->battles_routed[1], ships_b);
+    ck_assert_int_ge(c->battles_winner[0], -1);
+    ck_assert_int_le(c->battles_winner[0], 1);
+    ck_assert_uint_ge(c->battles_end[0], 1);
+    ck_assert_uint_le(c->battles_end[0], 3);
+    if (c->battles_end[0] != 1) /* not decided: fought until stalemate or the limit */
+        ck_assert_uint_gt(c->battles_rounds[0], 0);
     vr_audit_params ap = {.turn = 100, .factions = w.s.factions, .design_hull = w.sim->design_hull,
                           .ndesigns = w.sim->ndesigns};
     ck_assert_int_eq(vr_audit_run(&ap, c, 3), 0);
+    world_fini(&w);
+}
+END_TEST
+
+/* The table holds this turn's battles only: a turn without battles empties
+ * it; its capacity is one battle per system. */
+START_TEST(test_battles_table_is_per_turn)
+{
+    world w;
+    world_init(&w, "log", 1);
+    vr_cols *c = &w.c;
+    ck_assert_uint_eq(c->capacity[VR_TAB_battles], w.s.systems);
+    vr_turn_stats st;
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(vr__battles(w.sim, c, 1, &st), 0);
+    ck_assert_uint_eq(c->tables[VR_TAB_battles].live, 1);
+    arrange(&w, 0); /* peace everywhere */
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(vr__battles(w.sim, c, 2, &st), 0);
+    ck_assert_uint_eq(st.m[VR_M_battles], 0);
+    ck_assert_uint_eq(c->tables[VR_TAB_battles].count, 0);
+    ck_assert_uint_eq(c->tables[VR_TAB_battles].live, 0);
+    /* two battles in one turn: two rows, one per system, in system order */
+    arrange(&w, 1);
+    uint32_t fa2 = UINT32_MAX, fb2 = UINT32_MAX;
+    for (uint32_t f = 0; f < c->tables[VR_TAB_fleets].count; f++) {
+        if (!(c->gen[VR_TAB_fleets][f] & 1) || f == w.fa || f == w.fb)
+            continue;
+        if (c->fleets_faction[f] == 1 && fa2 == UINT32_MAX)
+            fa2 = f;
+        else if (c->fleets_faction[f] == 2 && fb2 == UINT32_MAX)
+            fb2 = f;
+    }
+    ck_assert_uint_ne(fa2, UINT32_MAX);
+    ck_assert_uint_ne(fb2, UINT32_MAX);
+    vt_place(c, fa2, 3, 3, 3, 0.0f);
+    vt_place(c, fb2, 3, 3, 3, 0.0f);
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(vr__battles(w.sim, c, 3, &st), 0);
+    ck_assert_uint_eq(st.m[VR_M_battles], 2);
+    ck_assert_uint_eq(c->tables[VR_TAB_battles].live, 2);
+    ck_assert_uint_eq(c->battles_system[0], 3);
+    ck_assert_uint_eq(c->battles_system[1], w.sys);
+    ck_assert_uint_eq(c->battles_turn[0], 3);
+    ck_assert_uint_eq(c->battles_turn[1], 3);
     world_fini(&w);
 }
 END_TEST
@@ -184,6 +250,7 @@ int main(void)
     TCase *tc = tcase_create("battles");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_war_means_battle_and_aftermath);
+    tcase_add_test(tc, test_battles_table_is_per_turn);
     tcase_add_test(tc, test_peace_means_no_battle);
     tcase_add_test(tc, test_same_arrangement_same_outcome);
     tcase_add_test(tc, test_interception);

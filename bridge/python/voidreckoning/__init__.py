@@ -29,8 +29,14 @@ Send commands with :func:`connect` (a ZeroMQ client of the coordinator)::
         cmd.step()
         print(t.result())                    # the new fleet's id
 
-Attaching uses only the stdlib and numpy; the command client uses pyzmq and
-msgpack.  Segments are opened O_RDONLY and mapped
+Subscribe to what happens with :func:`events`::
+
+    with vr.events("demo", kinds={"battle", "turn"}, timeout=5) as stream:
+        for ev in stream:                    # battles and committed turns, as they happen
+            print(ev.kind, ev.universe, ev.turn, ev.fields)
+
+Attaching needs only the stdlib and numpy; the command client and the event
+stream also pyzmq and msgpack.  Segments are opened O_RDONLY and mapped
 PROT_READ / MAP_SHARED; the bridge never writes, never locks and never
 removes a segment.
 """
@@ -42,6 +48,7 @@ from .cluster import (RETRY_SECONDS, Cluster, ColumnInfo, Table, Turn, Universe,
                       decode_names)
 from .client import (ORDER_KINDS, STANCES, WIRE_VERSION, Client, ClusterNotRunning, CommandError,
                      CommandFailed, CommandTimeout, Ticket, connect)
+from .events import CLUSTER_KINDS, KINDS, WORKER_KINDS, Batch, Event, EventStream, events
 from .errors import (AttachError, ClusterNotFound, NotYetError, SchemaError, TornReadError,
                      VersionError, VrError)
 
@@ -52,6 +59,13 @@ __all__ = [
     "RETRY_SECONDS",
     "attach",
     "decode_names",
+    "events",
+    "Event",
+    "EventStream",
+    "Batch",
+    "KINDS",
+    "WORKER_KINDS",
+    "CLUSTER_KINDS",
     "Cluster",
     "Universe",
     "View",

@@ -1,4 +1,4 @@
-"""Frozen byte offsets of the shared-memory headers (layout version 1).
+"""Frozen byte offsets of the shared-memory headers (layout version 3).
 
 Every number in this file mirrors a struct of ``shm/vr_shm.h`` whose size and
 offsets are pinned there by ``_Static_assert`` (vr_seghdr, vr_arena_hdr,
@@ -20,7 +20,7 @@ from __future__ import annotations
 import struct
 
 #: The layout version this bridge reads (VR_LAYOUT_VERSION of schemas/vr_schema.h).
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 MAGIC_ARENA = 0x414E455241525600    # VR_MAGIC_ARENA, "\0VRARENA" read little-endian
 MAGIC_CLUSTER = 0x5254534C43525600  # VR_MAGIC_CLUSTER, "\0VRCLSTR"
@@ -71,8 +71,8 @@ TABSTATE_SIZE = 16
 #: count, live, free_count, reserved
 TABSTATE = struct.Struct("<IIII")
 
-# ---- vr_cluster_hdr (512 bytes) -----------------------------------------------
-CLUSTER_HDR_SIZE = 512
+# ---- vr_cluster_hdr (768 bytes) -----------------------------------------------
+CLUSTER_HDR_SIZE = 768
 CL_NAME = 64              # char[40]  (static assert)
 CL_NAME_LEN = 40
 CL_NUNIVERSES = 104       # u32
@@ -90,6 +90,8 @@ CL_STARTED_UNIX_NS = 176  # u64
 CL_TURN_NS = 184          # u64
 CL_CMD_ENDPOINT = 256     # char[256] (static assert)
 CL_CMD_ENDPOINT_LEN = 256
+CL_EVENTS_ENDPOINT = 512  # char[256] (static assert): the coordinator's event PUB socket
+CL_EVENTS_ENDPOINT_LEN = 256
 #: committed_turn, cluster_hash, seed, status, urec_size, urec_offset,
 #: ufield_offset, nufields, reserved0, started_unix_ns, turn_ns
 CL_DYN = struct.Struct("<QQQIIQQIIQQ")  # at offset CL_COMMITTED_TURN

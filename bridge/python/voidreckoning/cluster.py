@@ -746,6 +746,10 @@ class Cluster:
         self._urec_off = urec_off
         #: where the coordinator's command socket listens ("" if not set)
         self.cmd_endpoint = L.cstr(s.mm[L.CL_CMD_ENDPOINT:L.CL_CMD_ENDPOINT + L.CL_CMD_ENDPOINT_LEN])
+        #: where the coordinator publishes cluster events ("" if not set);
+        #: each worker's endpoint is the "events" field of its universe record
+        self.events_endpoint = L.cstr(
+            s.mm[L.CL_EVENTS_ENDPOINT:L.CL_EVENTS_ENDPOINT + L.CL_EVENTS_ENDPOINT_LEN])
         recs = self.records()
         #: one Universe per universe record; arenas are attached on first use
         self.universes: List[Universe] = [Universe(self, i, recs[i]) for i in range(n)]
