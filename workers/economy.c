@@ -8,6 +8,12 @@
  * every addition is bounded by the room left below INT64_MAX, and ledger
  * sums are kept modulo 2^64 (unsigned arithmetic), which keeps the
  * conservation identity exact and the arithmetic defined.
+ *
+ * The market's demand side: vr_econ_demand only writes orders (it changes
+ * nothing), vr_econ_trade fills them with the same shift() as every other
+ * move and tallies what was asked and offered, and vr_econ_update_prices turns
+ * that tally and the stock into prices; so buying needs no new primitive and
+ * no new ledger cause (a purchase is "traded", a meal is "consumed").
  */
 #include "economy.h"
 
@@ -339,6 +345,41 @@ static int64_t per_turn(int64_t cost, uint32_t turns)
     return cost / turns + (cost % turns != 0);
 }
 
+/* The design columns, when there are designs, with valid costs. */
+static int designs_ok(const vr_econ_view *v)
+{
+    if (v->ndesigns && (!v->design_credits || !v->design_alloys || !v->design_turns))
+        return 0;
+    for (uint32_t d = 0; d < v->ndesigns; d++)
+        if (v->design_credits[d] < 0 || v->design_alloys[d] < 0 || v->design_turns[d] == 0)
+            return 0;
+    return 1;
+}
+
+/* Planet p's queue: known designs, and paid amounts within slot 0's cost
+ * (both 0 when the queue is empty). */
+static int queue_ok(const vr_econ_view *v, uint32_t p)
+{
+    const uint32_t *q = v->planet_queue + (size_t)p * VR_ECON_QUEUE;
+    for (int k = 0; k < VR_ECON_QUEUE; k++)
+        if (q[k] != VR_ECON_NONE && q[k] >= v->ndesigns)
+            return 0;
+    int64_t pc = v->planet_paid_credits[p], pa = v->planet_paid_alloys[p];
+    return q[0] == VR_ECON_NONE ? pc == 0 && pa == 0
+                                : pc >= 0 && pa >= 0 && pc <= v->design_credits[q[0]] &&
+                                      pa <= v->design_alloys[q[0]];
+}
+
+/* Alloys planet p's queue takes this turn if they are there (its queue_ok). */
+static int64_t alloys_due(const vr_econ_view *v, uint32_t p)
+{
+    uint32_t d = v->planet_queue[(size_t)p * VR_ECON_QUEUE];
+    if (d == VR_ECON_NONE)
+        return 0;
+    int64_t ca = v->design_alloys[d];
+    return min64(ca - v->planet_paid_alloys[p], per_turn(ca, v->design_turns[d]));
+}
+
 int vr_econ_build(vr_econ_view *v, vr_ledger *l, vr_econ_built *built, uint32_t cap, uint32_t *nbuilt)
 {
     if (nbuilt)
@@ -348,28 +389,14 @@ int vr_econ_build(vr_econ_view *v, vr_ledger *l, vr_econ_built *built, uint32_t 
     if (v->nplanets && (!v->planet_owner || !v->planet_stock || !v->planet_queue ||
                         !v->planet_paid_credits || !v->planet_paid_alloys))
         return -VR_EBADARG;
-    if (v->nfactions && !v->faction_credits)
+    if ((v->nfactions && !v->faction_credits) || !designs_ok(v))
         return -VR_EBADARG;
-    if (v->ndesigns && (!v->design_credits || !v->design_alloys || !v->design_turns))
-        return -VR_EBADARG;
-    for (uint32_t d = 0; d < v->ndesigns; d++)
-        if (v->design_credits[d] < 0 || v->design_alloys[d] < 0 || v->design_turns[d] == 0)
-            return -VR_EBADARG;
     if (!nonneg(v->faction_credits, v->nfactions))
         return -VR_EBADARG;
-    for (uint32_t p = 0; p < v->nplanets; p++) {
-        const uint32_t *q = v->planet_queue + (size_t)p * VR_ECON_QUEUE;
-        for (int k = 0; k < VR_ECON_QUEUE; k++)
-            if (q[k] != VR_ECON_NONE && q[k] >= v->ndesigns)
-                return -VR_EBADARG;
-        if (!owner_ok(v, v->planet_owner[p], 1) || v->planet_stock[(size_t)p * VR_NRES + VR_RES_ALLOYS] < 0)
+    for (uint32_t p = 0; p < v->nplanets; p++)
+        if (!queue_ok(v, p) || !owner_ok(v, v->planet_owner[p], 1) ||
+            v->planet_stock[(size_t)p * VR_NRES + VR_RES_ALLOYS] < 0)
             return -VR_EBADARG;
-        int64_t pc = v->planet_paid_credits[p], pa = v->planet_paid_alloys[p];
-        if (q[0] == VR_ECON_NONE ? (pc != 0 || pa != 0)
-                                 : (pc < 0 || pa < 0 || pc > v->design_credits[q[0]] ||
-                                    pa > v->design_alloys[q[0]]))
-            return -VR_EBADARG;
-    }
 
     for (uint32_t p = 0; p < v->nplanets; p++) {
         uint32_t *q = v->planet_queue + (size_t)p * VR_ECON_QUEUE;
@@ -385,7 +412,7 @@ int vr_econ_build(vr_econ_view *v, vr_ledger *l, vr_econ_built *built, uint32_t 
         int64_t pay = min64(min64(cc - *pc, per_turn(cc, t)), *cr);
         lose(l, VR_CAUSE_CONSTRUCTION, VR_RES_CREDITS, cr, pay);
         *pc += pay;
-        pay = min64(min64(ca - *pa, per_turn(ca, t)), *al);
+        pay = min64(alloys_due(v, p), *al);
         lose(l, VR_CAUSE_CONSTRUCTION, VR_RES_ALLOYS, al, pay);
         *pa += pay;
 
@@ -503,8 +530,69 @@ int vr_econ_haul(vr_econ_view *v, vr_ledger *l)
 
 static int market_cols_ok(const vr_econ_view *v)
 {
+    size_t n = (size_t)v->nmarkets * VR_NRES;
     return !v->nmarkets || (v->market_stock && v->market_credits && v->market_price && v->market_base &&
-                            v->market_target);
+                            v->market_target && (!v->market_asked || nonneg(v->market_asked, n)) &&
+                            (!v->market_offered || nonneg(v->market_offered, n)));
+}
+
+int64_t vr_econ_bid(int64_t price, int64_t fee)
+{
+    if (price < 1 || fee < 0 || fee > 999)
+        return price < 1 ? 0 : price;
+    /* price * fee / 1000 < price, so the bid is >= 1 */
+    return price - (int64_t)((unsigned __int128)price * (uint64_t)fee / 1000u);
+}
+
+/* Adds q units to a tally column (demand or supply), saturating. */
+static void tally(int64_t *col, size_t g, int64_t q)
+{
+    if (col && q > 0)
+        col[g] = q > room(col[g]) ? INT64_MAX : col[g] + q;
+}
+
+int64_t vr_econ_food_need(const vr_econ_view *v, uint32_t p)
+{
+    if (!v || p >= v->nplanets || !v->planet_pop || v->pop_per_food <= 0)
+        return 0;
+    int64_t pop = v->planet_pop[p], per = v->pop_per_food;
+    return pop / per + (pop % per != 0);
+}
+
+int vr_econ_demand(const vr_econ_view *v, uint32_t market, vr_trade_order *orders, uint32_t cap, uint32_t *n)
+{
+    if (n)
+        *n = 0;
+    if (!v || !n || (cap && !orders) || market >= v->nmarkets || v->pop_per_food < 0 || !designs_ok(v))
+        return -VR_EBADARG;
+    if (v->nplanets && (!v->planet_owner || !v->planet_stock || !v->planet_pop || !v->planet_queue ||
+                        !v->planet_paid_credits || !v->planet_paid_alloys))
+        return -VR_EBADARG;
+    for (uint32_t p = 0; p < v->nplanets; p++)
+        if (!owner_ok(v, v->planet_owner[p], 1) || !nonneg(v->planet_stock + (size_t)p * VR_NRES, VR_NRES) ||
+            !queue_ok(v, p))
+            return -VR_EBADARG;
+
+    /* food before alloys: a population is fed before a ship is paid for */
+    static const int goods[] = {VR_RES_FOOD, VR_RES_ALLOYS};
+    uint32_t k = 0;
+    for (size_t i = 0; i < sizeof goods / sizeof goods[0]; i++) {
+        int r = goods[i];
+        for (uint32_t p = 0; p < v->nplanets; p++) {
+            if (v->planet_owner[p] == 0)
+                continue;
+            int64_t want = r == VR_RES_FOOD ? vr_econ_food_need(v, p) : alloys_due(v, p);
+            int64_t lack = want - v->planet_stock[(size_t)p * VR_NRES + (size_t)r];
+            if (lack <= 0)
+                continue;
+            if (k == cap)
+                return -ENOSPC;
+            orders[k++] = (vr_trade_order){.market = market, .kind = VR_HOLD_PLANET, .index = p,
+                                           .res = (uint32_t)r, .qty = lack};
+        }
+    }
+    *n = k;
+    return 0;
 }
 
 /* The place an order trades for: its stock row and owner; NULL when bad. */
@@ -523,7 +611,8 @@ static int64_t *order_place(const vr_econ_view *v, const vr_trade_order *o, uint
 
 int vr_econ_trade(vr_econ_view *v, vr_ledger *l, vr_trade_order *orders, uint32_t n)
 {
-    if (!v || !l || (n && !orders) || !market_cols_ok(v) || (v->nfactions && !v->faction_credits))
+    if (!v || !l || (n && !orders) || !market_cols_ok(v) || (v->nfactions && !v->faction_credits) ||
+        v->market_fee < 0 || v->market_fee > 999)
         return -VR_EBADARG;
     if (!nonneg(v->faction_credits, v->nfactions) || !nonneg(v->market_credits, v->nmarkets))
         return -VR_EBADARG;
@@ -550,6 +639,7 @@ int vr_econ_trade(vr_econ_view *v, vr_ledger *l, vr_trade_order *orders, uint32_
         o->filled = 0;
         o->paid = 0;
         o->price = price;
+        o->asked = 0;
         if (owner == 0 || o->qty == 0)
             continue;
         int64_t *cred = v->faction_credits + (owner - 1);
@@ -557,25 +647,57 @@ int vr_econ_trade(vr_econ_view *v, vr_ledger *l, vr_trade_order *orders, uint32_
         if (o->qty > 0) { /* buy: market goods -> place, owner credits -> market */
             if (o->limit && price > o->limit)
                 continue;
-            q = min64(min64(o->qty, *mstock), room(*stock));
-            q = min64(q, min64(*cred, room(*mcred)) / price); /* q * price fits and is affordable */
+            /* demand: what the buyer can pay for and store, in stock or not */
+            int64_t want = min64(min64(o->qty, room(*stock)), *cred / price);
+            o->asked = want;
+            tally(v->market_asked, g, want);
+            q = min64(want, *mstock);
+            q = min64(q, room(*mcred) / price); /* q * price fits the market's treasury */
             shift(l, VR_CAUSE_TRADED, (int)o->res, mstock, stock, q);
             shift(l, VR_CAUSE_TRADED, VR_RES_CREDITS, cred, mcred, q * price);
             o->filled = q;
             o->paid = q * price;
         } else { /* sell: place goods -> market, market credits -> owner */
-            if (o->limit && price < o->limit)
+            int64_t bid = vr_econ_bid(price, v->market_fee);
+            o->price = bid;
+            if (o->limit && bid < o->limit)
                 continue;
-            q = min64(min64(-o->qty, *stock), room(*mstock));
-            q = min64(q, min64(*mcred, room(*cred)) / price);
+            /* supply: what the seller has and the market can store, paid
+             * for or not (a market short of credits is a glut) */
+            int64_t offer = min64(min64(-o->qty, *stock), room(*mstock));
+            o->asked = -offer;
+            tally(v->market_offered, g, offer);
+            q = min64(offer, min64(*mcred, room(*cred)) / bid);
             shift(l, VR_CAUSE_TRADED, (int)o->res, stock, mstock, q);
-            shift(l, VR_CAUSE_TRADED, VR_RES_CREDITS, mcred, cred, q * price);
+            shift(l, VR_CAUSE_TRADED, VR_RES_CREDITS, mcred, cred, q * bid);
             o->filled = -q;
-            o->paid = -(q * price);
+            o->paid = -(q * bid);
         }
     }
     return 0;
 }
+
+int vr_econ_eat(vr_econ_view *v, vr_ledger *l)
+{
+    if (!v || !l || v->pop_per_food < 0)
+        return -VR_EBADARG;
+    if (v->nplanets && (!v->planet_stock || !v->planet_pop))
+        return -VR_EBADARG;
+    for (uint32_t p = 0; p < v->nplanets; p++)
+        if (v->planet_stock[(size_t)p * VR_NRES + VR_RES_FOOD] < 0)
+            return -VR_EBADARG;
+    for (uint32_t p = 0; p < v->nplanets; p++) {
+        int64_t *food = v->planet_stock + (size_t)p * VR_NRES + VR_RES_FOOD;
+        lose(l, VR_CAUSE_CONSUMED, VR_RES_FOOD, food, min64(vr_econ_food_need(v, p), *food));
+    }
+    return 0;
+}
+
+/* A price closes 1/PRICE_STEPS of the gap to where stock, demand and
+ * supply put it each turn: prices with inertia, so that sellers who answer a
+ * high price with a flood do not make it swing from one bound to the other
+ * every turn (a cobweb). */
+#define PRICE_STEPS 4
 
 int vr_econ_update_prices(vr_econ_view *v)
 {
@@ -586,18 +708,29 @@ int vr_econ_update_prices(vr_econ_view *v)
         if (v->market_base[g] < 1 || v->market_base[g] > INT64_MAX / 4 || v->market_target[g] < 0 ||
             v->market_stock[g] < 0)
             return -VR_EBADARG;
+    typedef unsigned __int128 u128;
     for (size_t g = 0; g < n; g++) {
-        int64_t base = v->market_base[g], target = v->market_target[g];
-        int64_t s = v->market_stock[g] > 1 ? v->market_stock[g] : 1;
-        /* base * target / s in 128 bits: the product can exceed 2^63 even
-         * when the clamped result is small. */
-        unsigned __int128 raw = (unsigned __int128)base * (unsigned __int128)target / (unsigned __int128)s;
-        int64_t lo = base / 4, hi = base * 4;
-        int64_t p = raw > (unsigned __int128)hi ? hi : (int64_t)raw;
-        if (p < lo)
-            p = lo;
-        v->market_price[g] = p < 1 ? 1 : p;
+        int64_t base = v->market_base[g];
+        u128 asked = v->market_asked ? (u128)v->market_asked[g] : 0;
+        u128 offered = v->market_offered ? (u128)v->market_offered[g] : 0;
+        /* base * (target + asked) / (stock + offered) in 128 bits: base <
+         * 2^61 and target + asked < 2^64, so the product fits, and the
+         * clamped result is small even when the product is not. */
+        u128 den = (u128)v->market_stock[g] + offered;
+        u128 raw = (u128)base * ((u128)v->market_target[g] + asked) / (den ? den : 1);
+        int64_t lo = base / 4 > 1 ? base / 4 : 1, hi = base * 4; /* hi <= INT64_MAX - 3 */
+        int64_t want = raw > (u128)hi ? hi : raw < (u128)lo ? lo : (int64_t)raw;
+        int64_t old = v->market_price[g] < lo ? lo : v->market_price[g] > hi ? hi : v->market_price[g];
+        /* a quarter of the way, rounded away from zero so that every
+         * difference closes; |d| <= hi - lo, so d + 3 cannot overflow */
+        int64_t d = want - old;
+        v->market_price[g] = old + (d >= 0 ? (d + PRICE_STEPS - 1) / PRICE_STEPS
+                                           : -((-d + PRICE_STEPS - 1) / PRICE_STEPS));
     }
+    if (v->market_asked)
+        memset(v->market_asked, 0, n * sizeof *v->market_asked);
+    if (v->market_offered)
+        memset(v->market_offered, 0, n * sizeof *v->market_offered);
     return 0;
 }
 

@@ -29,8 +29,17 @@
  * design or resource out of range, a negative quantity, a NULL column) no
  * column and no ledger entry has changed.
  *
- * Suggested order inside a turn: produce, upkeep, build, mine, haul, trade
- * (commands, in canonical order), update prices.
+ * Markets.  Each market holds goods and credits and has one price per good.
+ * Sellers offer goods (a planet's surplus), buyers ask for goods
+ * (vr_econ_demand: what a planet's population will eat and what its
+ * production queue needs); vr_econ_trade fills orders at the current price
+ * (the market pays sellers a little less: its fee) within the market's stock
+ * and treasury and the buyer's treasury, and counts what was asked and
+ * offered; vr_econ_update_prices then moves each price by the stock relative
+ * to its target and by that turn's demand and supply.
+ *
+ * Suggested order inside a turn: produce, upkeep, mine, haul, demand and
+ * trade (with commands, in canonical order), eat, build, update prices.
  */
 #ifndef VR_ECONOMY_H
 #define VR_ECONOMY_H
@@ -107,6 +116,9 @@ typedef struct vr_econ_view {
     uint32_t nfactions, nplanets, nstations, nfleets, nasteroids, nmarkets, ndesigns;
     uint32_t reserved;
     int64_t tax; /* income in milli-credits per population unit per turn, >= 0 */
+    /* food: a planet's population eats ceil(pop / pop_per_food) units a
+     * turn (vr_econ_eat); 0 = nobody eats.  >= 0. */
+    int64_t pop_per_food;
 
     /* factions */
     int64_t *faction_credits; /* [nfactions] (w) treasury, never negative */
@@ -145,6 +157,17 @@ typedef struct vr_econ_view {
     int64_t *market_price;  /* [nmarkets*VR_NRES] (w) current price, >= 1 */
     int64_t *market_base;   /* [nmarkets*VR_NRES] price at target stock, 1..INT64_MAX/4 */
     int64_t *market_target; /* [nmarkets*VR_NRES] stock at which price == base */
+    /* per mille of the price a market keeps when it buys: it pays sellers
+     * its bid, price - price * market_fee / 1000 (rounded down), and sells
+     * at price, so the spread keeps it liquid.  0..999. */
+    int64_t market_fee;
+    /* Demand and supply of the turn: units buyers asked for and sellers
+     * offered since the last vr_econ_update_prices, which reads and zeroes
+     * them.  Scratch of one turn (always 0 between turns, so not arena
+     * columns); may be NULL: then trades are not counted and prices follow
+     * the stock alone.  (w), >= 0. */
+    int64_t *market_asked;   /* [nmarkets*VR_NRES] */
+    int64_t *market_offered; /* [nmarkets*VR_NRES] */
 
     /* ship designs (content, read only) */
     const int64_t *design_credits;  /* [ndesigns] total cost in milli-credits */
@@ -173,7 +196,12 @@ typedef struct vr_econ_built {
  * to pay when buying, lowest to accept when selling; 0 = any.  Filled
  * partially when the market, the seller's stock or the buyer's treasury runs
  * short.  vr_econ_trade writes filled (units, signed like qty), paid
- * (milli-credits, > 0 when the order's owner paid) and price. */
+ * (milli-credits, > 0 when the order's owner paid), price (the market's
+ * price for a buy, its bid for a sell, see market_fee), and asked: the
+ * units the order puts to the market as demand (buy: what the buyer can pay
+ * for at this price and store, whether the market has it or not) or supply
+ * (sell, negative: what the seller has, whether the market can pay or not);
+ * 0 when the price is beyond the limit or the place has no owner. */
 typedef struct vr_trade_order {
     uint32_t market;
     uint32_t kind;  /* VR_HOLD_PLANET or VR_HOLD_STATION */
@@ -183,7 +211,8 @@ typedef struct vr_trade_order {
     int64_t limit;
     int64_t filled; /* out */
     int64_t paid;   /* out */
-    int64_t price;  /* out: price the order met */
+    int64_t price;  /* out: price the order met (a sell: the bid) */
+    int64_t asked;  /* out: demand (> 0) or supply (< 0) it counted, units */
 } vr_trade_order;
 
 /* Names: "ore", "alloys", "fuel", "food", "credits"; "produced"...; "?" when
@@ -243,15 +272,51 @@ int vr_econ_mine(vr_econ_view *v, vr_ledger *l);
  * (cleared on success).  Returns 0 or -VR_EBADARG. */
 int vr_econ_haul(vr_econ_view *v, vr_ledger *l);
 
+/* What a market with fee market_fee pays a seller for one unit at price:
+ * price - price * fee / 1000, rounded down, >= 1 (for price >= 1 and fee
+ * 0..999; otherwise price, or 0 when price < 1). */
+int64_t vr_econ_bid(int64_t price, int64_t fee);
+
+/* Food a planet's population eats per turn: ceil(pop / pop_per_food), 0
+ * when pop_per_food is 0 (or p is out of range). */
+int64_t vr_econ_food_need(const vr_econ_view *v, uint32_t p);
+
+/* Buy orders for market `market` of what owned planets lack this turn, in
+ * the order they are served: first food, for every owned planet whose stock
+ * is below what its population eats (vr_econ_food_need - stock), in planet
+ * order; then alloys, for every owned planet with a production queue whose
+ * payment this turn (what vr_econ_build would take: min(cost left,
+ * ceil(cost / turns))) exceeds its alloy stock, the difference, in planet
+ * order.  No limit price: a need is bought at the market's price, within the
+ * owner's treasury.  Writes *n orders to orders[0..cap) (2 * nplanets always
+ * suffices).  Returns 0, -VR_EBADARG (bad view, market, owner, design row or
+ * negative stock; *n = 0) or -ENOSPC (more than cap orders; *n = 0). */
+int vr_econ_demand(const vr_econ_view *v, uint32_t market, vr_trade_order *orders, uint32_t cap,
+                   uint32_t *n);
+
 /* Executes orders[0..n) in array order (the caller sorts commands
- * canonically) at the markets' current prices: goods and credits move
- * exactly (filled * price milli-credits).  Returns 0 or -VR_EBADARG (no
- * order executed when any is malformed). */
+ * canonically) at the markets' current prices (bids for sells): goods and
+ * credits move exactly (filled * price milli-credits), treasuries never go
+ * negative.
+ * Adds each order's asked units to market_asked (buys) or market_offered
+ * (sells) when those columns are there.  Returns 0 or -VR_EBADARG (no order
+ * executed when any is malformed). */
 int vr_econ_trade(vr_econ_view *v, vr_ledger *l, vr_trade_order *orders, uint32_t n);
 
-/* Once per turn: every market price becomes base * target / max(1, stock),
- * clamped to [base/4, 4*base] and to >= 1 (integer, rounded down): scarce
- * goods get dearer, plentiful ones cheaper.  Returns 0 or -VR_EBADARG. */
+/* Every planet's population eats vr_econ_food_need units of food from the
+ * planet's stock (recorded as consumed), or what there is: a planet with too
+ * little goes hungry for the rest.  Returns 0 or -VR_EBADARG. */
+int vr_econ_eat(vr_econ_view *v, vr_ledger *l);
+
+/* Once per turn, after the trades: every market price moves a quarter of
+ * the way (rounded away from zero, so it always arrives) towards
+ *     want = base * (target + asked) / max(1, stock + offered)
+ * (integer, rounded down, in 128 bits), want and the old price clamped to
+ * [max(1, base/4), 4*base] first: scarce goods and goods in demand get
+ * dearer, plentiful goods and goods on offer cheaper, without swinging from
+ * bound to bound when sellers answer a high price all at once.  With nothing
+ * asked or offered, want = base * target / stock.  Then asked and offered
+ * are zeroed for the next turn.  Returns 0 or -VR_EBADARG. */
 int vr_econ_update_prices(vr_econ_view *v);
 
 /* ---- generic, recorded operations (commands, combat, scripted events) --- */

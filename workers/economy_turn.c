@@ -1,19 +1,33 @@
 /* economy_turn.c: the economy system of a turn, on the arena's columns.
  *
  * Runs economy.c's systems in a fixed order over a view of the arena:
+ *   queue        owned planets with credits to spare queue a ship of their
+ *                faction
+ *   tasks        a fleet that chose "mine" standing at a system with an
+ *                asteroid field mines it; one that chose "trade" (or
+ *                "defend") with cargo at its faction's planet unloads there
  *   production   planets produce goods; owned planets pay tax income
  *   upkeep       fleets cost their owner credits each turn (unpaid: flagged)
- *   build        owned planets with credits to spare queue a ship of their
- *                faction; paid-in-full entries become new one-ship fleets
- *   trade        owned planets sell their surplus goods to the market
- *   prices       the market's prices follow its stock
+ *   mine, haul   the tasks above
+ *   trade        one batch of orders with market 0, in this order: owned
+ *                planets sell what they hold beyond a reserve while the
+ *                market is short of it (surplus_orders); then they buy the
+ *                food their population will eat this turn beyond their
+ *                stock; then the alloys their queue takes this turn beyond
+ *                their stock (vr_econ_demand), with their owner's treasury,
+ *                as far as market stock and treasury go; the market keeps
+ *                MARKET_FEE per mille of what it pays sellers
+ *   eat          every planet's population eats ceil(pop / POP_PER_FOOD)
+ *                food, or what there is
+ *   build        queues are paid; paid-in-full entries become new fleets
+ *   prices       each price follows the market's stock against its target
+ *                and the turn's demand (asked) against its supply (offered)
  * Every change goes through economy.c and is recorded in the universe's
  * ledger (the "ledger" table), so the auditor can check that every resource
  * is conserved: totals now == totals at turn 0 + produced - consumed -
- * destroyed.  Goods are whole units and credits milli-credits: exact.
- *   mining and hauling: a fleet that chose "mine" standing at a system with an
- *                asteroid field mines it into its hold; one that chose "trade"
- *                (or "defend") at a system with its faction's planet unloads
+ * destroyed.  Goods are whole units and credits milli-credits: exact.  The
+ * turn's demand and supply tallies are scratch of this call (zero between
+ * turns), so a replayed turn computes them again from the arena alone.
  */
 #include "sim_internal.h"
 
@@ -24,7 +38,9 @@
 
 #define TAX 50                /* milli-credits per population unit per turn */
 #define BUILD_RESERVE 4       /* queue a ship when the treasury holds 4x its cost */
-#define SURPLUS 200           /* goods a planet keeps before selling to the market */
+#define SURPLUS 200           /* goods a planet keeps (at the base price) before selling */
+#define POP_PER_FOOD 2000     /* population (thousands) that eats one food a turn */
+#define MARKET_FEE 50         /* per mille of the price the market keeps when it buys */
 
 _Static_assert(VR_NCAUSES * VR_NLEDGER == 50, "ledger.amount lanes in components.def");
 _Static_assert(VR_NCAUSES == 10, "ledger.events lanes in components.def");
@@ -89,6 +105,8 @@ static void make_view(vr_sim *sim, vr_cols *c, vr_econ_view *v)
     v->market_price = c->markets_price;
     v->market_base = c->markets_base;
     v->market_target = c->markets_target;
+    v->pop_per_food = POP_PER_FOOD;
+    v->market_fee = MARKET_FEE;
     v->design_credits = sim->design_credits;
     v->design_alloys = sim->design_alloys;
     v->design_turns = sim->design_turns;
@@ -135,6 +153,45 @@ int vr__economy_genesis(vr_sim *sim, vr_cols *c)
     vr_econ_totals(&v, start);
     memcpy(c->ledger_start, start, sizeof start);
     return 0;
+}
+
+/* Sell orders of the owned planets (in planet order) to market 0.  A good
+ * is sold only while the market's bid is above its base price, that is
+ * while the market is short of it (so the market never sinks its treasury
+ * into goods nobody buys), and the more the dearer: a planet sells
+ *     (stock - keep) * (bid - base) / (10 * base)
+ * units (a tenth of its extra when the market bids twice the base price,
+ * three tenths at four times), rounded down.  Supply grows smoothly with the price, so it meets
+ * demand at a steady price instead of all sellers waking at one threshold
+ * and flooding the market.  It keeps SURPLUS * base / price units (SURPLUS
+ * at the base price, a quarter of it at four times the base) beyond this
+ * turn's meal, so it never sells food it then lacks; nor alloys, as a queue
+ * takes at most ceil(cost/20 / (1 + cost/400)) <= 20 a turn (design_costs),
+ * below SURPLUS / 4.  Writes at most nplanets * VR_NRES orders; returns
+ * their number. */
+static uint32_t surplus_orders(const vr_cols *c, const vr_econ_view *v, vr_trade_order *orders)
+{
+    typedef unsigned __int128 u128;
+    uint32_t n = 0;
+    for (int r = 0; r < VR_NRES; r++) {
+        int64_t base = c->markets_base[r], price = c->markets_price[r], bid = vr_econ_bid(price, v->market_fee);
+        if (base < 1 || bid <= base) /* bid > base >= 1 below, so price > base */
+            continue;
+        int64_t keep = (int64_t)((u128)SURPLUS * (uint64_t)base / (uint64_t)price);
+        for (uint32_t p = 0; p < v->nplanets; p++) {
+            if (!c->planets_owner[p])
+                continue;
+            int64_t extra = c->planets_stock[(size_t)p * VR_NRES + (size_t)r] - keep -
+                            (r == VR_RES_FOOD ? vr_econ_food_need(v, p) : 0);
+            if (extra <= 0)
+                continue;
+            u128 q = (u128)extra * (uint64_t)(bid - base) / ((u128)10 * (uint64_t)base);
+            if (q > 0)
+                orders[n++] = (vr_trade_order){.market = 0, .kind = VR_HOLD_PLANET, .index = p, .res = (uint32_t)r,
+                                               .qty = -(int64_t)q, .limit = base};
+        }
+    }
+    return n;
 }
 
 int vr__economy(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
@@ -211,26 +268,31 @@ int vr__economy(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st)
     if ((rc = vr_econ_produce(&v, &l)) || (rc = vr_econ_upkeep(&v, &l)) || (rc = vr_econ_mine(&v, &l)) ||
         (rc = vr_econ_haul(&v, &l)))
         return rc;
-    /* trade: owned planets sell a tenth of their stock above SURPLUS to the
-     * market (in planet order), so prices follow what is produced */
-    uint32_t norders = 0;
-    vr_trade_order *orders = malloc(((size_t)v.nplanets * VR_NRES + 1) * sizeof *orders);
-    if (!orders)
+    /* trade: owned planets sell surplus to the market (surplus_orders), then
+     * buy what they lack (vr_econ_demand: food, then alloys, each in planet
+     * order); sales come first so that what one planet sells another can buy
+     * the same turn.  The market tallies what was asked and offered for the
+     * prices. */
+    uint32_t norders = 0, ndemand = 0;
+    size_t cap = (size_t)v.nplanets * (VR_NRES + 2) + 1, nlanes = (size_t)v.nmarkets * VR_NRES;
+    vr_trade_order *orders = malloc(cap * sizeof *orders);
+    int64_t *tally = calloc(2 * nlanes, sizeof *tally);
+    if (!orders || !tally) {
+        free(orders), free(tally);
         return -ENOMEM;
-    for (uint32_t p = 0; p < v.nplanets; p++)
-        for (int r = 0; c->planets_owner[p] && r < VR_NRES; r++) {
-            int64_t extra = c->planets_stock[(size_t)p * VR_NRES + (size_t)r] - SURPLUS;
-            if (extra >= 10)
-                orders[norders++] = (vr_trade_order){.market = 0, .kind = VR_HOLD_PLANET, .index = p,
-                                                     .res = (uint32_t)r, .qty = -(extra / 10)};
-        }
-    rc = vr_econ_trade(&v, &l, orders, norders);
-    free(orders);
-    if (rc)
-        return rc;
+    }
+    v.market_asked = tally;
+    v.market_offered = tally + nlanes;
+    norders = surplus_orders(c, &v, orders);
     vr_econ_built built[256];
     uint32_t nbuilt = 0;
-    if ((rc = vr_econ_build(&v, &l, built, 256, &nbuilt)) || (rc = vr_econ_update_prices(&v)))
+    if (!(rc = vr_econ_demand(&v, 0, orders + norders, (uint32_t)(cap - norders), &ndemand)) &&
+        !(rc = vr_econ_trade(&v, &l, orders, norders + ndemand)) && !(rc = vr_econ_eat(&v, &l)) &&
+        !(rc = vr_econ_build(&v, &l, built, 256, &nbuilt)))
+        rc = vr_econ_update_prices(&v);
+    free(orders);
+    free(tally);
+    if (rc)
         return rc;
     ledger_store(c, &l);
     st->m[VR_M_produced] += (uint64_t)(l.amount[VR_CAUSE_PRODUCED][VR_RES_ALLOYS] + l.amount[VR_CAUSE_PRODUCED][VR_RES_ORE] +

@@ -3,10 +3,13 @@
  * Each system is checked against numbers worked out by hand (production and
  * income, upkeep with a shortfall, mining limited by reserve and by cargo
  * space, hauling, a production queue that completes after k turns, prices
- * that follow supply, exact trades), bad input must change nothing, and the
- * conservation promise is checked by a randomized property test: random
- * worlds run many turns of random mining, hauling, trading, building, upkeep,
- * transfers and destruction, and after every turn the holders' totals must
+ * that follow supply and demand, exact trades, the market's fee, planets
+ * buying the food and alloys they lack with enough stock and credits, short
+ * of stock, short of credits, and eating), bad input must change nothing,
+ * and the conservation promise is checked by a randomized property test:
+ * random worlds run many turns of random mining, hauling, trading (random
+ * orders plus the planets' own buying), eating, building, upkeep, transfers
+ * and destruction, and after every turn the holders' totals must
  * equal the start plus what the ledger recorded.  An unrecorded change must
  * be caught (so the check is not vacuous), and the same seed must give the
  * same bytes.
@@ -44,7 +47,7 @@ typedef struct state {
     int64_t fleet_mine_rate[NFL];
     int64_t asteroid_reserve[NA];
     int64_t market_stock[NM * R], market_credits[NM], market_price[NM * R], market_base[NM * R],
-        market_target[NM * R];
+        market_target[NM * R], market_asked[NM * R], market_offered[NM * R];
     vr_ledger ledger;
 } state;
 
@@ -90,6 +93,7 @@ static void world_init(world *w)
         .fleet_mine_rate = s->fleet_mine_rate, .asteroid_reserve = s->asteroid_reserve,
         .market_stock = s->market_stock, .market_credits = s->market_credits,
         .market_price = s->market_price, .market_base = s->market_base, .market_target = s->market_target,
+        .market_asked = s->market_asked, .market_offered = s->market_offered,
         .design_credits = design_credits, .design_alloys = design_alloys, .design_turns = design_turns,
     };
 }
@@ -109,6 +113,8 @@ static void assert_conserved(world *w)
 }
 
 #define PS(w, p, r) ((w)->s.planet_stock[(p) * R + (r)])
+#define MS(w, m, r) ((w)->s.market_stock[(m) * R + (r)])
+#define MP(w, m, r) ((w)->s.market_price[(m) * R + (r)])
 #define FC(w, f, r) ((w)->s.fleet_cargo[(f) * R + (r)])
 #define LED(w, c, r) ((w)->s.ledger.amount[c][r])
 
@@ -374,11 +380,28 @@ START_TEST(test_build_waits_for_room)
 }
 END_TEST
 
+/* Updates prices until they stop moving (they always arrive: each step
+ * closes at least 1 of the gap); returns the number of steps. */
+static int settle(world *w)
+{
+    int64_t before[NM * R];
+    for (int k = 0; k < 200; k++) {
+        memcpy(before, w->s.market_price, sizeof before);
+        ck_assert_int_eq(vr_econ_update_prices(&w->v), 0);
+        if (memcmp(before, w->s.market_price, sizeof before) == 0)
+            return k;
+    }
+    ck_abort_msg("prices did not settle");
+    return -1;
+}
+
 START_TEST(test_prices_follow_supply)
 {
     world w;
-    world_init(&w);
-    int64_t *stock = &w.s.market_stock[0 * R + VR_RES_ORE], *price = &w.s.market_price[0 * R + VR_RES_ORE];
+    world_init(&w); /* base 1000, target 100, price 1000 everywhere */
+    int64_t *stock = &MS(&w, 0, VR_RES_ORE), *price = &MP(&w, 0, VR_RES_ORE);
+    /* where a price goes with no trades: base * target / stock, in
+     * [base/4, 4 * base] */
     static const struct {
         int64_t stock, price;
     } cases[] = {
@@ -386,34 +409,302 @@ START_TEST(test_prices_follow_supply)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         *stock = cases[i].stock;
-        ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+        settle(&w);
         ck_assert_msg(*price == cases[i].price, "stock %lld: price %lld, want %lld",
                       (long long)cases[i].stock, (long long)*price, (long long)cases[i].price);
     }
-    /* tiny base: the price never reaches 0 */
-    w.s.market_base[1 * R + VR_RES_FOOD] = 3;
-    w.s.market_stock[1 * R + VR_RES_FOOD] = 1000000;
+    /* it gets there a quarter of the way per turn, rounded away from zero:
+     * 333 -> 2000 (stock 50): +417 (1667/4 = 416.75), then +313 (1250/4 =
+     * 312.5), then +235 (937/4 = 234.25) */
+    *stock = 50;
     ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
-    ck_assert_int_eq(w.s.market_price[1 * R + VR_RES_FOOD], 1);
+    ck_assert_int_eq(*price, 750);
+    ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+    ck_assert_int_eq(*price, 1063);
+    ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+    ck_assert_int_eq(*price, 1298);
+    /* and back down: 1298 -> 250 (stock 1000): -262 (1048/4) */
+    *stock = 1000;
+    ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+    ck_assert_int_eq(*price, 1036);
 
-    /* through trades: buying the market empty raises the price, selling
+    /* tiny base: the price never reaches 0 (base/4 = 0, so the floor is 1),
+     * and an old price beyond the bounds is brought inside first: 1000 ->
+     * 12 (4 * base), then -3 (11/4 rounded up) */
+    w.s.market_base[1 * R + VR_RES_FOOD] = 3;
+    MS(&w, 1, VR_RES_FOOD) = 1000000;
+    ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+    ck_assert_int_eq(MP(&w, 1, VR_RES_FOOD), 9);
+    settle(&w);
+    ck_assert_int_eq(MP(&w, 1, VR_RES_FOOD), 1);
+
+    /* through trades: buying the market down raises the price, selling
      * into it lowers it */
     *stock = 100;
-    ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+    settle(&w);
+    ck_assert_int_eq(*price, 1000);
     w.s.planet_owner[0] = 1;
     w.s.faction_credits[0] = 10000000;
     w.s.market_credits[0] = 10000000;
     world_start(&w);
     vr_trade_order buy = {.market = 0, .kind = VR_HOLD_PLANET, .index = 0, .res = VR_RES_ORE, .qty = 60};
     ck_assert_int_eq(vr_econ_trade(&w.v, &w.s.ledger, &buy, 1), 0);
+    ck_assert_int_eq(buy.filled, 60);
+    /* want 1000 * (100 + 60 asked) / 40 = 4000: 1000 + 750 */
     ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
-    ck_assert_int_eq(*price, 1000 * 100 / 40);
+    ck_assert_int_eq(*price, 1750);
     vr_trade_order sell = {.market = 0, .kind = VR_HOLD_PLANET, .index = 0, .res = VR_RES_ORE, .qty = -60};
     ck_assert_int_eq(vr_econ_trade(&w.v, &w.s.ledger, &sell, 1), 0);
     ck_assert_int_eq(sell.filled, -60);
+    /* want 1000 * 100 / (100 + 60 offered) = 625: 1750 - 282 (1125/4) */
     ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+    ck_assert_int_eq(*price, 1468);
+    settle(&w);
     ck_assert_int_eq(*price, 1000);
     assert_conserved(&w);
+}
+END_TEST
+
+/* The same stock, with and without demand: demand alone moves the price,
+ * supply alone too, unmet demand most of all, and the tallies are used
+ * once. */
+START_TEST(test_prices_follow_demand)
+{
+    world w;
+    world_init(&w);
+    /* market 0 and 1, ore: stock 100 = target, price 1000 = base */
+    MS(&w, 0, VR_RES_ORE) = MS(&w, 1, VR_RES_ORE) = 100;
+    settle(&w);
+    ck_assert_int_eq(MP(&w, 0, VR_RES_ORE), 1000);
+
+    /* 20 units asked at market 0: want 1000 * 120 / 100 = 1200, +50 */
+    w.s.market_asked[0 * R + VR_RES_ORE] = 20;
+    ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+    ck_assert_int_eq(MP(&w, 0, VR_RES_ORE), 1050);
+    ck_assert_int_eq(MP(&w, 1, VR_RES_ORE), 1000); /* no demand, same stock */
+    ck_assert_int_eq(w.s.market_asked[0 * R + VR_RES_ORE], 0); /* used once */
+    /* 25 offered: want 1000 * 100 / 125 = 800, 1050 - 63 (250/4) */
+    w.s.market_offered[0 * R + VR_RES_ORE] = 25;
+    ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+    ck_assert_int_eq(MP(&w, 0, VR_RES_ORE), 987);
+    ck_assert_int_eq(w.s.market_offered[0 * R + VR_RES_ORE], 0);
+    /* as many asked as offered at the target stock: the base price */
+    w.s.market_asked[0 * R + VR_RES_ORE] = w.s.market_offered[0 * R + VR_RES_ORE] = 40;
+    settle(&w); /* the tallies are zeroed by the first step: stock alone */
+    ck_assert_int_eq(MP(&w, 0, VR_RES_ORE), 1000);
+
+    /* unmet demand through a trade: an empty market, a buyer who can pay
+     * for 30: nothing filled, 30 asked; want 1000 * 130 / 1 -> 4000 */
+    MS(&w, 0, VR_RES_FUEL) = 0;
+    MP(&w, 0, VR_RES_FUEL) = 1000;
+    w.s.planet_owner[0] = 1;
+    w.s.faction_credits[0] = 30000 + 999; /* 30 units at 1000, not 31 */
+    world_start(&w);
+    vr_trade_order buy = {.market = 0, .kind = VR_HOLD_PLANET, .index = 0, .res = VR_RES_FUEL, .qty = 50};
+    ck_assert_int_eq(vr_econ_trade(&w.v, &w.s.ledger, &buy, 1), 0);
+    ck_assert_int_eq(buy.filled, 0);
+    ck_assert_int_eq(buy.asked, 30);
+    ck_assert_int_eq(w.s.market_asked[0 * R + VR_RES_FUEL], 30);
+    ck_assert_int_eq(w.s.faction_credits[0], 30999);
+    assert_conserved(&w);
+    ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+    ck_assert_int_eq(MP(&w, 0, VR_RES_FUEL), 1750);
+    /* with stock 100 the same demand gives 1000 * 130 / 100 = 1300 */
+    MS(&w, 1, VR_RES_FUEL) = 100;
+    MP(&w, 1, VR_RES_FUEL) = 1000;
+    w.s.market_asked[1 * R + VR_RES_FUEL] = 30;
+    ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+    ck_assert_int_eq(MP(&w, 1, VR_RES_FUEL), 1075);
+
+    /* bounded for any tally: 4 * base at most, 1 at least, no overflow */
+    w.s.market_base[1 * R + VR_RES_ALLOYS] = INT64_MAX / 4;
+    MS(&w, 1, VR_RES_ALLOYS) = 0;
+    w.s.market_target[1 * R + VR_RES_ALLOYS] = INT64_MAX;
+    w.s.market_asked[1 * R + VR_RES_ALLOYS] = INT64_MAX;
+    w.s.market_base[0 * R + VR_RES_ALLOYS] = 1;
+    MS(&w, 0, VR_RES_ALLOYS) = INT64_MAX;
+    w.s.market_offered[0 * R + VR_RES_ALLOYS] = INT64_MAX;
+    for (int k = 0; k < 200; k++) {
+        ck_assert_int_eq(vr_econ_update_prices(&w.v), 0);
+        w.s.market_asked[1 * R + VR_RES_ALLOYS] = INT64_MAX;
+        w.s.market_offered[0 * R + VR_RES_ALLOYS] = INT64_MAX;
+        for (int g = 0; g < NM * R; g++)
+            ck_assert(w.s.market_price[g] >= 1 && w.s.market_price[g] <= 4 * w.s.market_base[g]);
+    }
+    ck_assert_int_eq(MP(&w, 1, VR_RES_ALLOYS), INT64_MAX / 4 * 4);
+    ck_assert_int_eq(MP(&w, 0, VR_RES_ALLOYS), 1);
+}
+END_TEST
+
+/* Planets buy what they lack (vr_econ_demand, then vr_econ_trade), then
+ * eat (vr_econ_eat): one buyer with enough stock and credits, one short of
+ * credits, one short of market stock; numbers by hand. */
+START_TEST(test_buy_what_is_lacking)
+{
+    world w;
+    world_init(&w);
+    w.v.pop_per_food = 1000;
+    MS(&w, 0, VR_RES_FOOD) = 100;
+    MP(&w, 0, VR_RES_FOOD) = 2000;
+    MS(&w, 0, VR_RES_ALLOYS) = 5;
+    MP(&w, 0, VR_RES_ALLOYS) = 3000;
+    w.s.market_credits[0] = 100;
+    MS(&w, 1, VR_RES_FOOD) = 50; /* for the broke buyer at the end */
+    MP(&w, 1, VR_RES_FOOD) = 2000;
+    /* planet 0, faction 1 (rich): eats ceil(2500/1000) = 3, has 1: buys 2 */
+    w.s.faction_credits[0] = 1000000;
+    w.s.planet_owner[0] = 1, w.s.planet_pop[0] = 2500, PS(&w, 0, VR_RES_FOOD) = 1;
+    /* planet 1, faction 2 (5000 milli-credits): eats 4, has 0: asks 4,
+     * can pay for 2 at 2000 */
+    w.s.faction_credits[1] = 5000;
+    w.s.planet_owner[1] = 2, w.s.planet_pop[1] = 4000;
+    /* planet 2, faction 1: eats 1, has 10: buys nothing */
+    w.s.planet_owner[2] = 1, w.s.planet_pop[2] = 1000, PS(&w, 2, VR_RES_FOOD) = 10;
+    /* planet 3, nobody's: eats 3 of its 5, cannot buy */
+    w.s.planet_pop[3] = 3000, PS(&w, 3, VR_RES_FOOD) = 5;
+    /* planet 4, faction 1, builds design 0 (90 alloys over 3 turns: 30 this
+     * turn), has 12: asks 18, the market has 5 */
+    w.s.planet_owner[4] = 1, w.s.planet_queue[4 * VR_ECON_QUEUE] = 0, PS(&w, 4, VR_RES_ALLOYS) = 12;
+    /* planet 5, faction 3, builds design 1 (10 alloys in 1 turn), has 10 */
+    w.s.planet_owner[5] = 3, w.s.planet_queue[5 * VR_ECON_QUEUE] = 1, PS(&w, 5, VR_RES_ALLOYS) = 10;
+    /* planet 6, faction 1, design 0 two thirds paid (60 of 90): owes 30,
+     * takes 30 this turn, has 29: asks 1 */
+    w.s.planet_owner[6] = 1, w.s.planet_queue[6 * VR_ECON_QUEUE] = 0, PS(&w, 6, VR_RES_ALLOYS) = 29;
+    w.s.planet_paid_alloys[6] = 60;
+    world_start(&w);
+
+    ck_assert_int_eq(vr_econ_food_need(&w.v, 0), 3);
+    ck_assert_int_eq(vr_econ_food_need(&w.v, 1), 4);
+    ck_assert_int_eq(vr_econ_food_need(&w.v, 7), 0); /* population 0 */
+    ck_assert_int_eq(vr_econ_food_need(&w.v, NP), 0);
+
+    vr_trade_order o[2 * NP];
+    uint32_t n = 99;
+    ck_assert_int_eq(vr_econ_demand(&w.v, 0, o, 2 * NP, &n), 0);
+    ck_assert_uint_eq(n, 4); /* food first, then alloys, each in planet order */
+    const struct {
+        uint32_t index, res;
+        int64_t qty;
+    } want[] = {{0, VR_RES_FOOD, 2}, {1, VR_RES_FOOD, 4}, {4, VR_RES_ALLOYS, 18}, {6, VR_RES_ALLOYS, 1}};
+    for (uint32_t i = 0; i < n; i++) {
+        ck_assert_uint_eq(o[i].market, 0);
+        ck_assert_uint_eq(o[i].kind, VR_HOLD_PLANET);
+        ck_assert_uint_eq(o[i].index, want[i].index);
+        ck_assert_uint_eq(o[i].res, want[i].res);
+        ck_assert_int_eq(o[i].qty, want[i].qty);
+        ck_assert_int_eq(o[i].limit, 0);
+    }
+    ck_assert_int_eq(vr_econ_demand(&w.v, 0, o, 3, &n), -ENOSPC);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(vr_econ_demand(&w.v, 0, o, 4, &n), 0);
+
+    ck_assert_int_eq(vr_econ_trade(&w.v, &w.s.ledger, o, n), 0);
+    /* enough stock and credits: 2 at 2000 */
+    ck_assert_int_eq(o[0].filled, 2);
+    ck_assert_int_eq(o[0].paid, 4000);
+    ck_assert_int_eq(o[0].asked, 2);
+    ck_assert_int_eq(PS(&w, 0, VR_RES_FOOD), 3);
+    /* short of credits: 5000 pays for 2 of 4; the treasury keeps 1000 */
+    ck_assert_int_eq(o[1].filled, 2);
+    ck_assert_int_eq(o[1].paid, 4000);
+    ck_assert_int_eq(o[1].asked, 2);
+    ck_assert_int_eq(w.s.faction_credits[1], 1000);
+    ck_assert_int_eq(PS(&w, 1, VR_RES_FOOD), 2);
+    /* short of market stock: 5 of 18 at 3000; asked counts all 18 */
+    ck_assert_int_eq(o[2].filled, 5);
+    ck_assert_int_eq(o[2].paid, 15000);
+    ck_assert_int_eq(o[2].asked, 18);
+    ck_assert_int_eq(PS(&w, 4, VR_RES_ALLOYS), 17);
+    /* and the market is empty for the next one */
+    ck_assert_int_eq(o[3].filled, 0);
+    ck_assert_int_eq(o[3].asked, 1);
+    ck_assert_int_eq(MS(&w, 0, VR_RES_FOOD), 96);
+    ck_assert_int_eq(MS(&w, 0, VR_RES_ALLOYS), 0);
+    ck_assert_int_eq(w.s.market_credits[0], 100 + 4000 + 4000 + 15000);
+    ck_assert_int_eq(w.s.faction_credits[0], 1000000 - 4000 - 15000);
+    ck_assert_int_eq(w.s.market_asked[0 * R + VR_RES_FOOD], 4);
+    ck_assert_int_eq(w.s.market_asked[0 * R + VR_RES_ALLOYS], 19);
+    ck_assert_int_eq(LED(&w, VR_CAUSE_TRADED, VR_RES_FOOD), 4);
+    ck_assert_int_eq(LED(&w, VR_CAUSE_TRADED, VR_RES_ALLOYS), 5);
+    ck_assert_int_eq(LED(&w, VR_CAUSE_TRADED, VR_RES_CREDITS), 23000);
+    assert_conserved(&w);
+
+    /* eat: planet 0 all 3; planet 1 its 2 of 4 (hungry); planet 2 1 of
+     * 10; planet 3 (nobody's) 3 of 5 */
+    ck_assert_int_eq(vr_econ_eat(&w.v, &w.s.ledger), 0);
+    ck_assert_int_eq(PS(&w, 0, VR_RES_FOOD), 0);
+    ck_assert_int_eq(PS(&w, 1, VR_RES_FOOD), 0);
+    ck_assert_int_eq(PS(&w, 2, VR_RES_FOOD), 9);
+    ck_assert_int_eq(PS(&w, 3, VR_RES_FOOD), 2);
+    ck_assert_int_eq(LED(&w, VR_CAUSE_CONSUMED, VR_RES_FOOD), 3 + 2 + 1 + 3);
+    assert_conserved(&w);
+
+    /* what was bought is what the queue takes: planet 4 pays 17 of its 30 */
+    vr_econ_built out[NP];
+    ck_assert_int_eq(vr_econ_build(&w.v, &w.s.ledger, out, NP, &n), 0);
+    ck_assert_int_eq(w.s.planet_paid_alloys[4], 17);
+    ck_assert_int_eq(PS(&w, 4, VR_RES_ALLOYS), 0);
+    assert_conserved(&w);
+
+    /* a broke owner asks for nothing it cannot pay: no demand counted */
+    w.s.faction_credits[1] = 1999;
+    world_start(&w);
+    ck_assert_int_eq(vr_econ_demand(&w.v, 1, o, 2 * NP, &n), 0);
+    ck_assert_uint_eq(o[1].index, 1);
+    ck_assert_int_eq(vr_econ_trade(&w.v, &w.s.ledger, o + 1, 1), 0);
+    ck_assert_int_eq(o[1].filled, 0);
+    ck_assert_int_eq(o[1].asked, 0);
+    ck_assert_int_eq(w.s.faction_credits[1], 1999);
+    assert_conserved(&w);
+}
+END_TEST
+
+/* The market pays sellers its bid (price less its fee) and sells at its
+ * price, so it keeps the spread; a seller's limit is met by the bid. */
+START_TEST(test_market_fee)
+{
+    ck_assert_int_eq(vr_econ_bid(1000, 50), 950);
+    ck_assert_int_eq(vr_econ_bid(1000, 0), 1000);
+    ck_assert_int_eq(vr_econ_bid(19, 50), 19); /* 0.95 rounded: no fee */
+    ck_assert_int_eq(vr_econ_bid(1, 999), 1);
+    /* INT64_MAX - floor(INT64_MAX * 999 / 1000), in 128 bits */
+    ck_assert_int_eq(vr_econ_bid(INT64_MAX, 999), INT64_C(9223372036854776));
+    ck_assert_int_eq(vr_econ_bid(0, 50), 0);
+
+    world w;
+    world_init(&w);
+    w.v.market_fee = 50;
+    w.s.market_credits[0] = 100000;
+    w.s.planet_owner[0] = 1;
+    PS(&w, 0, VR_RES_FUEL) = 30;
+    w.s.planet_owner[1] = 2;
+    w.s.faction_credits[1] = 50000;
+    world_start(&w);
+    vr_trade_order o[] = {
+        /* sells 10 at the bid, 950 */
+        {.market = 0, .kind = VR_HOLD_PLANET, .index = 0, .res = VR_RES_FUEL, .qty = -10},
+        /* will not sell below 951: the bid is 950 (the price is 1000) */
+        {.market = 0, .kind = VR_HOLD_PLANET, .index = 0, .res = VR_RES_FUEL, .qty = -10, .limit = 951},
+        /* buys them back at the price */
+        {.market = 0, .kind = VR_HOLD_PLANET, .index = 1, .res = VR_RES_FUEL, .qty = 10},
+    };
+    ck_assert_int_eq(vr_econ_trade(&w.v, &w.s.ledger, o, 3), 0);
+    ck_assert_int_eq(o[0].filled, -10);
+    ck_assert_int_eq(o[0].price, 950);
+    ck_assert_int_eq(o[0].paid, -9500);
+    ck_assert_int_eq(o[1].filled, 0);
+    ck_assert_int_eq(o[1].asked, 0); /* refused by its limit: no supply */
+    ck_assert_int_eq(o[2].filled, 10);
+    ck_assert_int_eq(o[2].price, 1000);
+    ck_assert_int_eq(o[2].paid, 10000);
+    ck_assert_int_eq(w.s.faction_credits[0], 9500);
+    ck_assert_int_eq(w.s.faction_credits[1], 40000);
+    ck_assert_int_eq(w.s.market_credits[0], 100500); /* the spread */
+    ck_assert_int_eq(w.s.market_offered[0 * R + VR_RES_FUEL], 10);
+    ck_assert_int_eq(w.s.market_asked[0 * R + VR_RES_FUEL], 10);
+    assert_conserved(&w);
+    w.v.market_fee = 1000;
+    ck_assert_int_eq(vr_econ_trade(&w.v, &w.s.ledger, o, 3), -VR_EBADARG);
 }
 END_TEST
 
@@ -556,6 +847,35 @@ START_TEST(test_bad_input_changes_nothing)
     w.s.market_base[3] = before.s.market_base[3] = 0;
     ck_assert_int_eq(vr_econ_update_prices(&w.v), -VR_EBADARG);
     SAME();
+    w.s.market_base[3] = before.s.market_base[3] = 1000;
+
+    /* buying and eating: no such market, a negative stock, a negative
+     * pop_per_food, a negative tally, a fee of 100 % */
+    uint32_t nd = 99;
+    o[1].kind = VR_HOLD_PLANET;
+    ck_assert_int_eq(vr_econ_demand(&w.v, NM, o, 2, &nd), -VR_EBADARG);
+    ck_assert_uint_eq(nd, 0);
+    w.v.pop_per_food = -1;
+    ck_assert_int_eq(vr_econ_demand(&w.v, 0, o, 2, &nd), -VR_EBADARG);
+    ck_assert_int_eq(vr_econ_eat(&w.v, &w.s.ledger), -VR_EBADARG);
+    SAME();
+    w.v.pop_per_food = 1;
+    w.s.planet_pop[2] = before.s.planet_pop[2] = 5;
+    PS(&w, 2, VR_RES_FOOD) = PS(&before, 2, VR_RES_FOOD) = -1;
+    ck_assert_int_eq(vr_econ_demand(&w.v, 0, o, 2, &nd), -VR_EBADARG);
+    ck_assert_int_eq(vr_econ_eat(&w.v, &w.s.ledger), -VR_EBADARG);
+    SAME();
+    PS(&w, 2, VR_RES_FOOD) = PS(&before, 2, VR_RES_FOOD) = 0;
+    w.s.market_asked[5] = before.s.market_asked[5] = -1;
+    ck_assert_int_eq(vr_econ_update_prices(&w.v), -VR_EBADARG);
+    ck_assert_int_eq(vr_econ_trade(&w.v, &w.s.ledger, o, 2), -VR_EBADARG);
+    SAME();
+    w.s.market_asked[5] = before.s.market_asked[5] = 0;
+    w.v.market_fee = 1000;
+    ck_assert_int_eq(vr_econ_trade(&w.v, &w.s.ledger, o, 2), -VR_EBADARG);
+    SAME();
+    w.v.market_fee = 0;
+    w.v.pop_per_food = 0;
 
     /* generic operations: wrong resource for the holder, bad rows, too
      * much, no room, a non-move cause */
@@ -664,6 +984,8 @@ static void random_world(world *w, rng *g)
         s->planet_pop[p] = (uint32_t)rnd(g, 1000);
     }
     w->v.tax = (int64_t)rnd(g, 20);
+    w->v.pop_per_food = rnd(g, 4) ? 100 + (int64_t)rnd(g, 900) : 0; /* sometimes nobody eats */
+    w->v.market_fee = rnd(g, 2) ? (int64_t)rnd(g, 200) : 0;
     for (uint32_t i = 0; i < w->v.nstations; i++) {
         s->station_owner[i] = rnd(g, 4) ? (uint16_t)(1 + rnd(g, nf)) : 0;
         for (int r = 0; r < R; r++)
@@ -698,8 +1020,18 @@ static void random_world(world *w, rng *g)
 static const int holder_kinds[] = {VR_HOLD_FACTION, VR_HOLD_PLANET, VR_HOLD_STATION,
                                    VR_HOLD_FLEET,   VR_HOLD_ASTEROID, VR_HOLD_MARKET};
 
+/* What the random turns did, so the property test can tell it exercised
+ * everything (a test that passes because nothing happened is no test). */
+typedef struct counts {
+    uint64_t built;        /* ships completed */
+    uint64_t buys, bought; /* filled buy orders, and their units */
+    uint64_t need_buys;    /* of them, planets' own (vr_econ_demand) */
+    uint64_t sells;        /* filled sell orders */
+    uint64_t short_buys;   /* buys filled only in part (stock or credits) */
+} counts;
+
 /* One turn of random orders and every system, in the turn order. */
-static void random_turn(world *w, rng *g, uint64_t *built_total)
+static void random_turn(world *w, rng *g, counts *k_out)
 {
     state *s = &w->s;
     vr_econ_view *v = &w->v;
@@ -733,11 +1065,13 @@ static void random_turn(world *w, rng *g, uint64_t *built_total)
     ck_assert_int_eq(vr_econ_produce(v, &s->ledger), 0);
     ck_assert_int_eq(vr_econ_upkeep(v, &s->ledger), 0);
     ck_assert_int_eq(vr_econ_build(v, &s->ledger, out, (uint32_t)rnd(g, NP + 1), &n), 0);
-    *built_total += n;
+    k_out->built += n;
     ck_assert_int_eq(vr_econ_mine(v, &s->ledger), 0);
     ck_assert_int_eq(vr_econ_haul(v, &s->ledger), 0);
 
-    vr_trade_order o[8];
+    /* random orders (buys and sells), then what the planets lack: one
+     * batch */
+    vr_trade_order o[8 + 2 * NP];
     uint32_t no = (uint32_t)rnd(g, 9), k = 0;
     for (uint32_t i = 0; i < no; i++) {
         int planet = rnd(g, 2) == 0;
@@ -753,12 +1087,23 @@ static void random_turn(world *w, rng *g, uint64_t *built_total)
             .limit = rnd(g, 3) ? 0 : (int64_t)rnd(g, 4000),
         };
     }
+    uint32_t first_need = k, nneed = 0;
+    ck_assert_int_eq(vr_econ_demand(v, (uint32_t)rnd(g, v->nmarkets), o + k, 2 * NP, &nneed), 0);
+    k += nneed;
     ck_assert_int_eq(vr_econ_trade(v, &s->ledger, o, k), 0);
     for (uint32_t i = 0; i < k; i++) {
-        ck_assert(o[i].qty >= 0 ? (o[i].filled >= 0 && o[i].filled <= o[i].qty)
-                                : (o[i].filled <= 0 && o[i].filled >= o[i].qty));
+        ck_assert(o[i].qty >= 0 ? (o[i].filled >= 0 && o[i].filled <= o[i].asked && o[i].asked <= o[i].qty)
+                                : (o[i].filled <= 0 && o[i].filled >= o[i].asked && o[i].asked >= o[i].qty));
         ck_assert_int_eq(o[i].paid, o[i].filled * o[i].price);
+        if (o[i].filled > 0) {
+            k_out->buys++;
+            k_out->bought += (uint64_t)o[i].filled;
+            k_out->need_buys += i >= first_need && i < first_need + nneed;
+            k_out->short_buys += o[i].filled < o[i].qty;
+        }
+        k_out->sells += o[i].filled < 0;
     }
+    ck_assert_int_eq(vr_econ_eat(v, &s->ledger), 0);
 
     /* random transfers between any two holders (many fail, as they should) */
     for (int i = 0; i < 6; i++) {
@@ -775,10 +1120,14 @@ static void random_turn(world *w, rng *g, uint64_t *built_total)
         ck_assert(rc == 0 || rc == -VR_EBADARG || rc == -ERANGE);
     }
     ck_assert_int_eq(vr_econ_update_prices(v), 0);
+    for (uint32_t i = 0; i < v->nmarkets * R; i++) {
+        ck_assert(s->market_asked[i] == 0 && s->market_offered[i] == 0);
+        ck_assert(s->market_price[i] >= 1 && s->market_price[i] <= 4 * s->market_base[i]);
+    }
 }
 
 /* Runs a random world for turns turns, checking after each. */
-static void run_world(world *w, uint64_t seed, int turns, uint64_t *built_total)
+static void run_world(world *w, uint64_t seed, int turns, counts *k)
 {
     rng g = {.seed = seed};
     random_world(w, &g);
@@ -786,7 +1135,7 @@ static void run_world(world *w, uint64_t seed, int turns, uint64_t *built_total)
     for (int t = 1; t <= turns; t++) {
         g.turn = (uint64_t)t;
         g.ctr = 0;
-        random_turn(w, &g, built_total);
+        random_turn(w, &g, k);
         int rc = vr_econ_check(&w->v, &w->s.ledger, w->start, err, sizeof err);
         ck_assert_msg(rc == 0, "seed %llu turn %d: %s", (unsigned long long)seed, t, err);
         for (uint32_t f = 0; f < w->v.nfleets; f++) {
@@ -801,10 +1150,11 @@ static void run_world(world *w, uint64_t seed, int turns, uint64_t *built_total)
 
 START_TEST(test_conservation_property)
 {
-    uint64_t events[VR_NCAUSES] = {0}, built = 0;
+    uint64_t events[VR_NCAUSES] = {0};
+    counts k = {0};
     for (uint64_t seed = 1; seed <= 300; seed++) {
         world w;
-        run_world(&w, seed, 60, &built);
+        run_world(&w, seed, 60, &k);
         for (int c = 0; c < VR_NCAUSES; c++)
             events[c] += w.s.ledger.events[c];
 
@@ -832,13 +1182,18 @@ START_TEST(test_conservation_property)
     for (int c = 0; c < VR_NCAUSES; c++)
         ck_assert_msg(events[c] > 100, "cause %s happened only %llu times", vr_econ_cause_name(c),
                       (unsigned long long)events[c]);
-    ck_assert_uint_gt(built, 50);
+    ck_assert_uint_gt(k.built, 50);
+    /* and trades went both ways: planets bought what they lacked, some
+     * only in part (the market's stock or the owner's credits ran short) */
+    ck_assert_msg(k.buys > 1000 && k.need_buys > 1000 && k.short_buys > 100 && k.sells > 1000,
+                  "buys %llu (needs %llu, short %llu), sells %llu", (unsigned long long)k.buys,
+                  (unsigned long long)k.need_buys, (unsigned long long)k.short_buys, (unsigned long long)k.sells);
 }
 END_TEST
 
 START_TEST(test_same_seed_same_bytes)
 {
-    uint64_t b1 = 0, b2 = 0, b3 = 0;
+    counts b1 = {0}, b2 = {0}, b3 = {0};
     for (uint64_t seed = 11; seed <= 20; seed++) {
         world *a = malloc(sizeof *a), *b = malloc(sizeof *b), *c = malloc(sizeof *c);
         ck_assert(a && b && c);
@@ -852,7 +1207,8 @@ START_TEST(test_same_seed_same_bytes)
         free(b);
         free(c);
     }
-    ck_assert_uint_eq(b1, b2);
+    ck_assert(memcmp(&b1, &b2, sizeof b1) == 0);
+    ck_assert_uint_gt(b1.need_buys, 0);
 }
 END_TEST
 
@@ -880,6 +1236,9 @@ static Suite *economy_suite(void)
     tcase_add_test(tc, test_build_queue);
     tcase_add_test(tc, test_build_waits_for_room);
     tcase_add_test(tc, test_prices_follow_supply);
+    tcase_add_test(tc, test_prices_follow_demand);
+    tcase_add_test(tc, test_buy_what_is_lacking);
+    tcase_add_test(tc, test_market_fee);
     tcase_add_test(tc, test_trade_exact);
     tcase_add_test(tc, test_bad_input_changes_nothing);
     tcase_add_test(tc, test_check_catches_unrecorded_changes);

@@ -2,11 +2,13 @@
  * system of the turn on the arena).
  *
  * Over whole turns of a generated universe: planets produce, owners earn and
- * pay upkeep, planets build ships that join the universe as new fleets, the
- * ledger accounts for every unit (the conservation check passes every turn),
- * an unrecorded change is caught and reported by the auditor under the
- * RESOURCES rule, and production stops at the fleet cap instead of filling
- * the arena.
+ * pay upkeep, planets build ships that join the universe as new fleets,
+ * planets buy the food they eat and the alloys their queue takes from the
+ * market (numbers by hand on turn 1) and sell it their surplus while it is
+ * short, prices follow, the ledger accounts for every unit (the
+ * conservation check passes every turn), an unrecorded change is caught and
+ * reported by the auditor under the RESOURCES rule, and production stops at
+ * the fleet cap instead of filling the arena.
  */
 #include "audit.h"
 #include "economy.h"
@@ -67,17 +69,76 @@ START_TEST(test_turns_conserve_and_build)
     ck_assert_uint_gt(sum.m[VR_M_produced], 0);
     ck_assert_uint_gt(sum.m[VR_M_economy_ns], 0);
     ck_assert_uint_gt(c->tables[VR_TAB_fleets].live, w.s.fleets); /* ships were built */
-    /* planets sold surplus to the market, and its prices followed the stock */
+    /* planets traded with the market, people ate, and prices moved within
+     * their bounds */
     ck_assert_int_gt(amount[VR_CAUSE_TRADED * VR_NLEDGER + VR_RES_CREDITS], 0);
+    ck_assert_int_gt(amount[VR_CAUSE_TRADED * VR_NLEDGER + VR_RES_FOOD], 0);
+    ck_assert_int_gt(amount[VR_CAUSE_CONSUMED * VR_NLEDGER + VR_RES_FOOD], 0);
     int moved = 0;
     for (int r = 0; r < VR_NRES; r++) {
-        int64_t stock = c->markets_stock[r], price = c->markets_price[r], base = c->markets_base[r];
-        if (stock > c->markets_target[r])
-            ck_assert_int_le(price, base);
+        int64_t price = c->markets_price[r], base = c->markets_base[r];
+        ck_assert(price >= base / 4 && price <= 4 * base);
         moved |= price != base;
     }
     ck_assert(moved);
     ck_assert_uint_eq(sum.m[VR_M_findings], 0);
+    world_fini(&w);
+}
+END_TEST
+
+/* Turn 1 with no food anywhere: every owned planet buys exactly what its
+ * population eats (ceil(population / 2000)) at the base price, 4000, and
+ * eats it; the market loses that food, gains its price, and the food price
+ * rises by a quarter of the way to 4000 * (1000 + D) / (1000 - D) for D
+ * units asked.  Nobody sells: at the base price the market's bid is below
+ * it. */
+START_TEST(test_planets_buy_what_they_lack)
+{
+    world w;
+    world_init(&w, "buy", 60);
+    vr_cols *c = &w.c;
+    ck_assert_int_eq(vr_arena_begin(w.a, c), 0);
+    int64_t removed = 0, need = 0;
+    uint32_t owned = 0;
+    for (uint32_t p = 0; p < c->tables[VR_TAB_planets].count; p++) {
+        removed += c->planets_stock[(size_t)p * VR_NRES + VR_RES_FOOD];
+        c->planets_stock[(size_t)p * VR_NRES + VR_RES_FOOD] = 0;
+        c->planets_production[(size_t)p * VR_NRES + VR_RES_FOOD] = 0;
+        if (c->planets_owner[p]) {
+            need += (c->planets_population[p] + 1999) / 2000;
+            owned++;
+        }
+    }
+    c->ledger_start[VR_RES_FOOD] -= removed; /* the books restart here */
+    for (uint32_t f = 0; f < c->tables[VR_TAB_fleets].count; f++)
+        ck_assert_int_eq(c->fleets_cargo[(size_t)f * VR_NRES + VR_RES_FOOD], 0);
+    ck_assert_uint_gt(owned, 0);
+    ck_assert_int_gt(need, 0);
+    ck_assert_int_lt(need, 1000);
+    ck_assert_int_eq(c->markets_stock[VR_RES_FOOD], 1000);
+    ck_assert_int_eq(c->markets_price[VR_RES_FOOD], 4000);
+    ck_assert_int_eq(c->markets_price[VR_RES_ALLOYS], 2000);
+    int64_t credits = c->markets_credits[0];
+    const int64_t *amount = c->ledger_amount;
+
+    vr_turn_stats st;
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(vr__economy(w.sim, c, 1, &st), 0);
+    char why[256] = "";
+    ck_assert_msg(vr__economy_check(w.sim, c, why, sizeof why) == 0, "%s", why);
+    for (uint32_t p = 0; p < c->tables[VR_TAB_planets].count; p++)
+        ck_assert_int_eq(c->planets_stock[(size_t)p * VR_NRES + VR_RES_FOOD], 0); /* bought and eaten */
+    ck_assert_int_eq(amount[VR_CAUSE_TRADED * VR_NLEDGER + VR_RES_FOOD], need);
+    ck_assert_int_eq(amount[VR_CAUSE_CONSUMED * VR_NLEDGER + VR_RES_FOOD], need);
+    ck_assert_int_eq(c->markets_stock[VR_RES_FOOD], 1000 - need);
+    /* only buys: the market gained the price of the food and of the alloys
+     * queues took */
+    int64_t alloys = amount[VR_CAUSE_TRADED * VR_NLEDGER + VR_RES_ALLOYS];
+    ck_assert_int_eq(c->markets_stock[VR_RES_ALLOYS], 1000 - alloys);
+    ck_assert_int_eq(c->markets_credits[0], credits + 4000 * need + 2000 * alloys);
+    ck_assert_int_eq(amount[VR_CAUSE_TRADED * VR_NLEDGER + VR_RES_ORE], 0);
+    int64_t want = 4000 * (1000 + need) / (1000 - need);
+    ck_assert_int_eq(c->markets_price[VR_RES_FOOD], 4000 + (want - 4000 + 3) / 4);
     world_fini(&w);
 }
 END_TEST
@@ -187,6 +248,7 @@ int main(void)
     TCase *tc = tcase_create("economy_turn");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_turns_conserve_and_build);
+    tcase_add_test(tc, test_planets_buy_what_they_lack);
     tcase_add_test(tc, test_unrecorded_change_is_reported);
     tcase_add_test(tc, test_fleet_cap_stops_production);
     tcase_add_test(tc, test_mine_haul_and_lose_cargo);
