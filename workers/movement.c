@@ -362,6 +362,8 @@ static int start_leg(walkctx *w, uint32_t i)
         return 0;
     }
     uint32_t next = c->fleets_next[i], lane;
+    if (next != at && (lane = find_lane(c, at, next)) != UINT32_MAX && c->edges_blocked[sim->lane_edge[lane]])
+        c->fleets_next[i] = next = at; /* sent back by combat over a closed lane: find a way round */
     if (next == at) {
         int rc = next_hop(w, i, &lane);
         if (rc || lane == UINT32_MAX)

@@ -2,7 +2,9 @@
  *
  *   1. diplomacy   relations drift; war, peace, trade, alliance
  *   2. economy     planets produce and pay tax; fleets cost upkeep; planets
- *                  queue and build ships (new fleets); market prices move
+ *                  queue and build ships (new fleets); planets eat food,
+ *                  buy what they lack and sell surplus; market prices follow
+ *                  stock, demand and supply
  *   3. AI          fleets standing at their destination score attack, defend,
  *                  expand, mine, trade, retreat and pick a new destination;
  *                  changed decisions are logged with their scores
