@@ -17,14 +17,8 @@ vr = pytest.importorskip("voidreckoning")
 
 
 def retry_turn(world, fn, attempts=200):
-    """Runs fn(turn) inside world.turn(), retrying torn reads as a user would."""
-    for _ in range(attempts):
-        try:
-            with world.turn() as t:
-                return fn(t)
-        except vr.TornReadError:
-            continue
-    raise AssertionError(f"no consistent turn in {attempts} attempts")
+    """world.read_turn: fn(turn) inside world.turn(), retried on torn reads."""
+    return world.read_turn(fn, attempts)
 
 
 def test_turn_holds_one_committed_turn_of_every_universe(cluster):

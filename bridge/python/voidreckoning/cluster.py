@@ -16,7 +16,9 @@ from __future__ import annotations
 import mmap
 import re
 import time
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union
+
+T = TypeVar("T")
 
 import numpy as np
 
@@ -818,6 +820,21 @@ class Cluster:
 
     def universe(self, index: int) -> Universe:
         return self.universes[index]
+
+    def read_turn(self, fn: Callable[[Turn], T], attempts: int = 50) -> T:
+        """Calls ``fn(t)`` inside ``with self.turn() as t`` and returns what it
+        returns; when the turn was overwritten meanwhile (the reader was about
+        two turns slower than the workers) it runs ``fn`` again on a newer
+        turn, up to ``attempts`` times, then lets the :class:`TornReadError`
+        through.  ``fn`` should copy what it keeps (the arrays are views)."""
+        for k in range(attempts):
+            try:
+                with self.turn() as t:
+                    return fn(t)
+            except TornReadError:
+                if k + 1 == attempts:
+                    raise
+        raise ValueError("attempts must be at least 1")
 
     def turn(self) -> Turn:
         """Holds the last committed turn of every universe at once; use as
