@@ -6,7 +6,11 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-leftover() { ls /dev/shm 2>/dev/null | grep -E '^vr\.(e2e|t)' || true; }
+leftover() { ls /dev/shm 2>/dev/null | grep -E '^vr\.(e2e|t)' | sort || true; }
+# Segments that were there before this run are not this run's doing (a
+# debugging session's CK_FORK=no run, another checkout's tests): only new
+# ones fail the run.
+before=$(leftover)
 
 "$root/deploy/setup.sh" build
 echo "== tests (build/)"
@@ -17,7 +21,11 @@ echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure -j2)
 
-left=$(leftover)
+left=$(comm -13 <(echo "$before") <(leftover) | grep . || true)
+if [ -n "$before" ]; then
+  echo "test.sh: segments already in /dev/shm before the run (not checked):" >&2
+  echo "$before" >&2
+fi
 if [ -n "$left" ]; then
   echo "test.sh: tests left shared-memory segments behind:" >&2
   echo "$left" >&2
