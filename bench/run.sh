@@ -11,7 +11,9 @@
 #      options after BUILD_DIR go to it (see bench/bench.py --help);
 #   2. bench/scale.py: the simulation at scale, one universe of 1M ships in
 #      process (vr-bench-turn) and 10M ships over 8 universes on a real
-#      cluster; it merges bench.py's rows into the one table it prints.
+#      cluster; it merges bench.py's rows into the one table it prints;
+#   3. bench/bridge.py and bench/events.py: the Python bridge and the event
+#      stream, one table each.
 # --quick skips the 10M-ship cluster (the slow part: about 30 s here with
 # today's turn, at most about 3 minutes: bench/scale.py fits it to a budget).
 # A part that fails does not stop the others; the exit status is then 1.
@@ -65,4 +67,10 @@ else
     status=1
 fi
 "$python" "$root/bench/scale.py" "$build" $with $quick || status=1
+# the Python bridge (attach, column reads, command round trip) and the event
+# stream, each with its own table
+echo
+"$python" "$root/bench/bridge.py" "$build" $quick | sed '/^{/d' || status=1
+echo
+"$python" "$root/bench/events.py" --build "$build" || status=1
 exit $status
