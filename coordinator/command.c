@@ -43,9 +43,10 @@ static void show(char *out, size_t len, const msgpack_object *o)
 
 /* Fields a request may carry, and which commands take them. */
 enum { F_CMD, F_N, F_V, F_UNIVERSE, F_FLEET, F_KIND, F_TO, F_FACTION, F_DESIGN, F_AT, F_SHIPS, F_STANCE,
-       F_BUDGET, F_TICKET, F_COUNT };
+       F_BUDGET, F_TICKET, F_TO_UNIVERSE, F_COUNT };
 static const char *const field_names[F_COUNT] = {"cmd", "n", "v", "universe", "fleet", "kind", "to", "faction",
-                                                 "design", "at", "ships", "stance", "budget", "ticket"};
+                                                 "design", "at", "ships", "stance", "budget", "ticket",
+                                                 "to_universe"};
 
 #define BIT(k) (1u << VR_CMD_##k)
 /* commands that take each field (cmd and v: all) */
@@ -55,6 +56,7 @@ static const uint32_t field_cmds[F_COUNT] = {
     [F_FLEET] = BIT(ORDER), [F_KIND] = BIT(ORDER), [F_TO] = BIT(ORDER),
     [F_FACTION] = BIT(SPAWN) | BIT(POLICY), [F_DESIGN] = BIT(SPAWN), [F_AT] = BIT(SPAWN),
     [F_SHIPS] = BIT(SPAWN), [F_STANCE] = BIT(POLICY), [F_BUDGET] = BIT(POLICY), [F_TICKET] = BIT(RESULT),
+    [F_TO_UNIVERSE] = BIT(ORDER),
 };
 /* fields each command must have */
 static const uint32_t required[] = {
@@ -132,6 +134,11 @@ static int parse_field(int f, const msgpack_object *v, vr_cmd *out, char *err, s
         if ((rc = get_uint(v, field_names[f], 0, VR_NO_SYSTEM - 1, &u, err, errlen)))
             return rc;
         out->system = (uint32_t)u;
+        return 0;
+    case F_TO_UNIVERSE:
+        if ((rc = get_uint(v, "to_universe", 0, VR_CMD_MAX_UNIVERSES - 1, &u, err, errlen)))
+            return rc;
+        out->to_universe = (uint32_t)u + 1;
         return 0;
     case F_SHIPS:
         if ((rc = get_uint(v, "ships", 1, VR_SPAWN_MAX_SHIPS, &u, err, errlen)))
@@ -460,6 +467,8 @@ static int resolve_view(const vr_cmd *cmd, const vr_arena *a, const vr_view *v, 
         }
         out->fleet = cmd->fleet;
         out->faction = ffac[row];
+        /* its own universe named as destination: a plain order */
+        out->to_universe = cmd->to_universe && cmd->to_universe - 1 != u ? cmd->to_universe : 0;
         return 0;
     }
     /* spawn and policy: a faction */
@@ -526,6 +535,15 @@ int vr_cmd_resolve(const vr_cmd *cmd, vr_arena *const *arenas, uint32_t nunivers
     if (cmd->universe >= nuniverses || !arenas || !arenas[cmd->universe]) {
         snprintf(err, errlen, "unknown universe %u: this cluster has universes 0 to %u", cmd->universe,
                  nuniverses ? nuniverses - 1 : 0);
+        return -VR_EBADARG;
+    }
+    if (cmd->to_universe && (cmd->kind != VR_CMD_ORDER || (cmd->op != VR_OP_MOVE && cmd->op != VR_OP_ATTACK))) {
+        snprintf(err, errlen, "\"to_universe\" goes only with an order to move or attack");
+        return -VR_EBADARG;
+    }
+    if (cmd->to_universe && cmd->to_universe - 1 >= nuniverses) {
+        snprintf(err, errlen, "unknown destination universe %u: this cluster has universes 0 to %u",
+                 cmd->to_universe - 1, nuniverses ? nuniverses - 1 : 0);
         return -VR_EBADARG;
     }
     const vr_arena *a = arenas[cmd->universe];

@@ -25,6 +25,7 @@
  * endpoint, like every worker's, is recorded in the cluster segment.
  */
 #include "vr_coord.h"
+#include "portal.h"
 #include "vr_sim.h"
 #include "content.h"
 
@@ -71,6 +72,9 @@ typedef struct opts {
     mode_t mode;
     vr_scenario sc; /* sc.content: the content below, until the arenas exist */
     vr_content *content; /* loaded (or built in) to validate it and size the arenas */
+    const char *portals, *universe_names; /* --portals SPEC, --universe-names LIST */
+    vr_portal_net *net;  /* the portal network (workers build the same; hash checked) */
+    uint64_t portal_hash;
 } opts;
 
 /* The content is needed only to size the arenas (its design count): the
@@ -139,6 +143,9 @@ typedef struct coord {
     uint32_t nqueued;
     uint64_t next_ticket;    /* the last ticket issued; 0 = none yet */
     cmd_result *results;     /* RESULTS entries */
+    char *pendpoints;        /* every universe's portal batch endpoint, comma separated */
+    vr_xfer *xfer;           /* the cluster-wide portal conservation audit */
+    uint64_t *pviolations;   /* per destination universe, since start */
 } coord;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -194,6 +201,9 @@ static void usage(FILE *f)
 "      --mode OCTAL         permissions of the segments (default 0600)\n"
 "      --hash-log FILE      append \"TURN CLUSTER_HASH U0_HASH U1_HASH ...\" per committed turn\n"
 "      --worker-bin PATH    vr-worker executable (default: next to vr-coordinator)\n"
+"      --portals SPEC       portal network: default (a ring: u -> u+1), off, or NAME=FILE[,NAME=FILE...]\n"
+"                           (the original engine's portal JSON files, each attached to universe NAME)\n"
+"      --universe-names L   names of the universes, in order (\"a,b,c\"), for NAME and dest_universe\n"
 "  -q, --quiet              no progress display\n"
 "  -h, --help               this text\n"
 "\n"
@@ -219,14 +229,15 @@ static int parse_opts(opts *o, int argc, char **argv)
     *o = (opts){.name = "default", .universes = 4, .seed = 1, .worker_timeout = 10.0,
                 .mode = 0600, .sc = {.systems = 256, .fleets = 4096, .factions = 4}};
     enum { O_SYSTEMS = 256, O_FLEETS, O_FACTIONS, O_PAUSED, O_HOLD, O_PLAN, O_TOPO, O_PIN,
-           O_RECLAIM, O_CMD, O_WT, O_MODE, O_BIN, O_HASHLOG, O_CONTENT };
+           O_RECLAIM, O_CMD, O_WT, O_MODE, O_BIN, O_HASHLOG, O_CONTENT, O_PORTALS, O_UNAMES };
     static const struct option lo[] = {
         {"name", 1, 0, 'n'}, {"universes", 1, 0, 'u'}, {"seed", 1, 0, 's'}, {"turns", 1, 0, 't'},
         {"systems", 1, 0, O_SYSTEMS}, {"fleets", 1, 0, O_FLEETS}, {"factions", 1, 0, O_FACTIONS},
         {"paused", 0, 0, O_PAUSED}, {"hold", 0, 0, O_HOLD}, {"plan", 0, 0, O_PLAN},
         {"topology", 1, 0, O_TOPO}, {"pin", 1, 0, O_PIN}, {"reclaim", 0, 0, O_RECLAIM},
         {"cmd-endpoint", 1, 0, O_CMD}, {"worker-timeout", 1, 0, O_WT}, {"mode", 1, 0, O_MODE},
-        {"worker-bin", 1, 0, O_BIN}, {"hash-log", 1, 0, O_HASHLOG}, {"content", 1, 0, O_CONTENT}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"worker-bin", 1, 0, O_BIN}, {"hash-log", 1, 0, O_HASHLOG}, {"content", 1, 0, O_CONTENT}, {"portals", 1, 0, O_PORTALS},
+        {"universe-names", 1, 0, O_UNAMES}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     uint64_t v;
     while ((ch = getopt_long(argc, argv, "n:u:s:t:qh", lo, NULL)) != -1) {
@@ -286,6 +297,8 @@ static int parse_opts(opts *o, int argc, char **argv)
                 return 2;
             }
             break;
+        case O_PORTALS: o->portals = optarg; break;
+        case O_UNAMES: o->universe_names = optarg; break;
         case 'q': o->quiet = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 2;
@@ -370,8 +383,21 @@ static void worker_events_endpoint(const coord *c, uint32_t u, char *out, size_t
     snprintf(out, len, "ipc://%s/vr-%s-u%u.events", rundir, c->o.name, u);
 }
 
+/* Where worker u receives portal batches: ipc://$VR_RUNDIR/vr-NAME-uK.portal. */
+static void worker_portal_endpoint(const coord *c, uint32_t u, char *out, size_t len)
+{
+    const char *rundir = getenv("VR_RUNDIR");
+    if (!rundir || !*rundir)
+        rundir = "/tmp";
+    snprintf(out, len, "ipc://%s/vr-%s-u%u.portal", rundir, c->o.name, u);
+}
+
 static int spawn_worker(coord *c, uint32_t u)
 {
+    char snu[16], sph[32], swt[32];
+    snprintf(snu, sizeof snu, "%u", c->o.universes);
+    snprintf(sph, sizeof sph, "%016" PRIx64, c->o.portal_hash);
+    snprintf(swt, sizeof swt, "%.3f", c->o.worker_timeout);
     char bin[PATH_MAX], su[16], sid[32], snode[16], ssys[16], sfl[16], sfa[16], spar[16], sch[32], sev[256];
     worker_bin(&c->o, bin, sizeof bin);
     worker_events_endpoint(c, u, sev, sizeof sev);
@@ -386,7 +412,10 @@ static int spawn_worker(coord *c, uint32_t u)
     char *argv[] = {bin, "--name", (char *)c->o.name, "--universe", su, "--endpoint", c->wendpoint,
                     "--cluster-id", sid, "--cpus", c->plan.place[u].cpus, "--node", snode,
                     "--systems", ssys, "--fleets", sfl, "--factions", sfa, "--parent", spar,
-                    "--content-hash", sch, "--events", sev,
+                    "--content-hash", sch, "--events", sev, "--universes", snu,
+                    "--portals", c->o.portals ? (char *)c->o.portals : "default",
+                    "--portal-endpoints", c->pendpoints, "--portal-hash", sph, "--worker-timeout", swt,
+                    "--universe-names", c->o.universe_names ? (char *)c->o.universe_names : "",
                     c->o.content_dir[0] ? "--content" : NULL, c->o.content_dir, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, bin, NULL, NULL, argv, environ);
@@ -533,6 +562,44 @@ static void publish_worker(coord *c, uint32_t u, const char *status, const char 
     pack_str(&pk, reason);
     send_event(c, VR_EV_worker, &sb);
     msgpack_sbuffer_destroy(&sb);
+}
+
+/* The portal conservation audit found that what src sent to dst last turn
+ * did not arrive as sent: stderr, an "audit" event (rule
+ * PORTAL_CONSERVATION, universe dst, entity src) and dst's metric. */
+static void portal_violation(void *arg, uint32_t src, uint32_t dst, const char *why)
+{
+    coord *c = arg;
+    logf_("%s", why);
+    if (c->pviolations)
+        c->pviolations[dst]++;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    vr_event_head(&pk, VR_EV_audit, dst, c->turn + 1, c->eseq[VR_EV_audit], 1);
+    msgpack_pack_array(&pk, 5);
+    pack_str(&pk, "PORTAL_CONSERVATION");
+    pack_str(&pk, "transit");
+    msgpack_pack_uint64(&pk, src);
+    msgpack_pack_double(&pk, 1.0);
+    msgpack_pack_uint8(&pk, 1);
+    send_event(c, VR_EV_audit, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Universe u restarted (or resumed) on its arena: every peer sends its
+ * batches of the last committed turn to it again (the receiver drops the
+ * copies it already has).  The recovery code calls this from its restart
+ * hook; HELLO of a worker at a turn > 0 calls it too. */
+static void portal_resend(coord *c, uint32_t u)
+{
+    for (uint32_t p = 0; c->o.net && p < c->o.universes; p++) {
+        if (!vr_portal_net_peers(c->o.net, p, u) || !c->w[p].alive)
+            continue;
+        vr_msg m = {.type = VR_MSG_RESEND, .universe = u, .turn = c->turn};
+        send_worker(c, p, &m);
+    }
 }
 
 /* Receives one worker message; returns the universe or -1 (message dropped). */
@@ -1105,6 +1172,8 @@ static int wait_hello(coord *c)
                 r->entities = m.entities;
                 r->heartbeat_ns = c->w[u].last_seen;
                 vr_cluster_write_end(c->cl);
+                if (m.turn > 0) /* resumed on a committed turn: its inbound batches are gone */
+                    portal_resend(c, (uint32_t)u);
             } else if (m.type == VR_MSG_FAIL) {
                 fail(c, "worker u%d failed to start: %s", u, m.text);
                 return -VR_EWORKER;
@@ -1180,6 +1249,7 @@ static int run_turn(coord *c)
                 c->w[u].turn_ns = m.turn_ns;
                 memcpy(c->w[u].metrics, m.metrics, sizeof m.metrics);
                 record_results(c, (uint32_t)u, &m);
+                vr_xfer_record(c->xfer, (uint32_t)u, n, m.portal, m.nportal);
                 done++;
             } else if (m.type == VR_MSG_FAIL) {
                 fail(c, "worker u%d failed turn %" PRIu64 ": %s", u, m.turn, m.text);
@@ -1190,6 +1260,7 @@ static int run_turn(coord *c)
         }
     }
     broadcast(c, VR_MSG_COMMIT, n);
+    vr_xfer_check(c->xfer, n, portal_violation, c);
     uint64_t hashes[1024], ents = 0;
     for (uint32_t u = 0; u < c->o.universes; u++)
         hashes[u] = c->w[u].hash, ents += c->w[u].entities;
@@ -1210,6 +1281,7 @@ static int run_turn(coord *c)
 #define VR_METRIC(name, doc) r->m_##name = c->w[u].metrics[VR_M_##name];
 #include "metrics.def"
 #undef VR_METRIC
+        r->m_portal_violations = c->pviolations ? c->pviolations[u] : 0;
     }
     h->committed_turn = n;
     h->cluster_hash = c->cluster_hash;
@@ -1310,7 +1382,13 @@ static void teardown(coord *c)
         char ep[256];
         worker_events_endpoint(c, u, ep, sizeof ep);
         unlink(ep + 6);
+        worker_portal_endpoint(c, u, ep, sizeof ep);
+        unlink(ep + 6);
     }
+    free(c->pendpoints);
+    free(c->pviolations);
+    vr_xfer_destroy(&c->xfer);
+    vr_portal_net_destroy(&c->o.net);
     for (uint32_t u = 0; c->arenas && u < c->o.universes; u++)
         vr_arena_detach(&c->arenas[u]);
     vr_cluster_detach(&c->cl);
@@ -1401,6 +1479,35 @@ int main(int argc, char **argv)
         c.o.sc.factions = ncf; /* one universe faction per content faction */
     c.o.content = content;
     c.o.sc.content = content;
+
+    /* the portal network: checked here (files, names, fields), built again
+     * by every worker, which compares its hash */
+    {
+        char perr[512] = "";
+        vr_portal_config pcfg = {.universes = c.o.universes, .seed = c.o.seed, .spec = c.o.portals,
+                                 .names = c.o.universe_names};
+        rc = vr_portal_net_new(&c.o.net, &pcfg, perr, sizeof perr);
+        if (rc) {
+            logf_("--portals %s: %s", c.o.portals ? c.o.portals : "default", perr[0] ? perr : vr_strerror(rc));
+            drop_content(&c.o);
+            return 1;
+        }
+        c.o.portal_hash = vr_portal_net_hash(c.o.net);
+        c.o.sc.portals = c.o.net;
+        size_t cap = (size_t)c.o.universes * 300 + 1;
+        c.pendpoints = calloc(1, cap);
+        c.pviolations = calloc(c.o.universes, sizeof *c.pviolations);
+        if (!c.pendpoints || !c.pviolations || vr_xfer_new(&c.xfer, c.o.universes)) {
+            logf_("out of memory");
+            return 1;
+        }
+        for (uint32_t u = 0; u < c.o.universes; u++) {
+            char ep[280];
+            worker_portal_endpoint(&c, u, ep, sizeof ep);
+            size_t l = strlen(c.pendpoints);
+            snprintf(c.pendpoints + l, cap - l, "%s%s", u ? "," : "", ep);
+        }
+    }
 
     /* plan: needs the topology and the arena sizes only */
     char err[256];

@@ -53,7 +53,9 @@ void vr_plan_print(const vr_plan *plan, FILE *out);
  * and "error": a sentence naming what was wrong.  Fields per command:
  *   step      "n": 1..VR_CMD_MAX_STEP (default 1)
  *   order     "universe", "fleet" (id), "kind": move|attack|hold|retreat,
- *             "to": system (move and attack only, required there)
+ *             "to": system (move and attack only, required there),
+ *             "to_universe": universe of "to" (optional; another universe:
+ *             the fleet goes through the cheapest portal leading there)
  *   spawn     "universe", "faction" (1-based number or name), "design"
  *             (designs row or name), "at": system, "ships": 1..100 (default 1)
  *   policy    "universe", "faction", and "stance":
@@ -101,6 +103,7 @@ typedef struct vr_cmd {
     uint8_t budget_mode;  /* policy: enum vr_budget_mode */
     double budget[3];     /* policy, VR_BUDGET_SET */
     uint64_t ticket;      /* result */
+    uint32_t to_universe; /* order move/attack "to_universe": 0 absent, else 1 + universe of "to" */
     uint32_t faction_len, design_len;
     char faction_name[VR_CMD_NAME_MAX + 1]; /* NUL-terminated, no NUL inside */
     char design_name[VR_CMD_NAME_MAX + 1];
@@ -132,6 +135,24 @@ void vr_reply_error_code(msgpack_sbuffer *sb, int code, const char *msg);
 
 /* Cluster hash: XXH3 over the universes' state hashes in universe order. */
 uint64_t vr_cluster_hash(const uint64_t *hashes, uint32_t n);
+
+/* portals.c: the cluster-wide portal conservation audit.  Each DONE(n)
+ * carries what its worker sent in turn n (per destination) and what it
+ * received (per source, sent in turn n - 1); once every DONE(n) is in,
+ * vr_xfer_check compares what left in turn n - 1 with what arrived in turn
+ * n, pair by pair, and reports every difference (never fixing it). */
+typedef struct vr_xfer vr_xfer;
+int vr_xfer_new(vr_xfer **out, uint32_t universes);
+void vr_xfer_destroy(vr_xfer **x);
+/* Universe u's DONE of `turn` said this. */
+void vr_xfer_record(vr_xfer *x, uint32_t u, uint64_t turn, const vr_portal_stat *st, uint32_t n);
+/* Checks turn `turn` (all DONEs recorded): calls report(arg, src, dst,
+ * sentence) per violation, then rolls the turn over.  Returns violations. */
+typedef void vr_xfer_report(void *arg, uint32_t src, uint32_t dst, const char *sentence);
+uint32_t vr_xfer_check(vr_xfer *x, uint64_t turn, vr_xfer_report *report, void *arg);
+/* Totals since start: fleets and ships that left, and that arrived. */
+void vr_xfer_totals(const vr_xfer *x, uint64_t *fleets_out, uint64_t *ships_out, uint64_t *fleets_in,
+                    uint64_t *ships_in);
 
 /* vrctl_top.c: `vrctl top` and `vrctl map` (argv[0] is the subcommand);
  * exit statuses as vrctl's. */

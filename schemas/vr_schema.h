@@ -15,7 +15,7 @@
 
 /* Layout of shared-memory segments (headers, directories, buffers).  Bump on
  * any change to a struct in shm/vr_shm.h. */
-#define VR_LAYOUT_VERSION 3u /* 3: event endpoints in the cluster segment */
+#define VR_LAYOUT_VERSION 4u /* 3: event endpoints in the cluster segment; 4: portal metrics */
 /* Worker and command protocol (messages.def and the command map keys).
  * 2: TURN carries the turn's user commands, DONE their results. */
 #define VR_WIRE_VERSION 2u
@@ -178,7 +178,21 @@ typedef struct vr_wcmd {
     uint8_t stance;     /* policy: enum vr_stance or VR_STANCE_KEEP */
     uint8_t budget_mode;/* policy: enum vr_budget_mode */
     float budget[3];    /* policy, VR_BUDGET_SET: military, economy, expansion; sums to 1 */
+    uint32_t to_universe; /* order move/attack: 0 = `system` is in the fleet's own universe;
+                           * else 1 + the universe of `system` (the fleet goes through a
+                           * portal).  On the wire: an optional 11th field, the universe. */
 } vr_wcmd;
+
+/* Portal traffic of one turn with one peer universe, reported in DONE (the
+ * coordinator's cluster-wide conservation audit).  dir 0: what this worker
+ * sent to peer in turn `turn`; dir 1: what it received from peer (sent in
+ * `turn`, applied at the start of the DONE's turn). */
+#define VR_PORTAL_STATS_MAX 128
+typedef struct vr_portal_stat {
+    uint32_t peer, dir;
+    uint64_t turn, fleets, ships;
+    int64_t res[4];      /* cargo: ore, alloys, fuel, food */
+} vr_portal_stat;
 
 /* What applying a command did (one per command, same order). */
 typedef struct vr_wresult {
@@ -208,6 +222,8 @@ typedef struct vr_msg {
     uint32_t nresults;                 /* DONE: their results */
     vr_wcmd cmds[VR_TURN_MAX_CMDS];
     vr_wresult results[VR_TURN_MAX_CMDS];
+    uint32_t nportal;                  /* DONE: portal traffic */
+    vr_portal_stat portal[VR_PORTAL_STATS_MAX];
 } vr_msg;
 
 /* Encodes m (its version field is ignored: VR_WIRE_VERSION is written) into

@@ -19,12 +19,13 @@ static const char *fields_of(int type)
     switch (type) {
     case VR_MSG_HELLO:  return "upfthE";  /* universe, pid, flags, turn, hash, entities */
     case VR_MSG_TURN:   return "tsC";     /* turn, seed, commands */
-    case VR_MSG_DONE:   return "thEnMR";  /* turn, hash, entities, turn_ns, metrics, results */
+    case VR_MSG_DONE:   return "thEnMRP"; /* turn, hash, entities, turn_ns, metrics, results, portal traffic */
     case VR_MSG_COMMIT: return "t";
     case VR_MSG_STOP:   return "";
     case VR_MSG_FAIL:   return "tcx";     /* turn, code, text */
     case VR_MSG_PING:   return "";
     case VR_MSG_PONG:   return "t";
+    case VR_MSG_RESEND: return "ut";      /* destination universe, turn */
     default:            return NULL;
     }
 }
@@ -47,7 +48,8 @@ static void pack_cmds(msgpack_packer *pk, const vr_msg *m)
     msgpack_pack_array(pk, n);
     for (uint32_t i = 0; i < n; i++) {
         const vr_wcmd *c = &m->cmds[i];
-        msgpack_pack_array(pk, 10);
+        bool far = c->to_universe != 0; /* the 11th field only when used */
+        msgpack_pack_array(pk, far ? 11 : 10);
         msgpack_pack_uint64(pk, c->ticket);
         msgpack_pack_uint32(pk, c->op);
         msgpack_pack_uint64(pk, c->fleet);
@@ -60,6 +62,25 @@ static void pack_cmds(msgpack_packer *pk, const vr_msg *m)
         msgpack_pack_array(pk, 3);
         for (int k = 0; k < 3; k++) /* float32: the exact bits the coordinator chose */
             msgpack_pack_float(pk, c->budget[k]);
+        if (far)
+            msgpack_pack_uint32(pk, c->to_universe - 1);
+    }
+}
+
+static void pack_portal(msgpack_packer *pk, const vr_msg *m)
+{
+    uint32_t n = m->nportal < VR_PORTAL_STATS_MAX ? m->nportal : VR_PORTAL_STATS_MAX;
+    msgpack_pack_array(pk, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const vr_portal_stat *p = &m->portal[i];
+        msgpack_pack_array(pk, 9);
+        msgpack_pack_uint32(pk, p->peer);
+        msgpack_pack_uint32(pk, p->dir);
+        msgpack_pack_uint64(pk, p->turn);
+        msgpack_pack_uint64(pk, p->fleets);
+        msgpack_pack_uint64(pk, p->ships);
+        for (int r = 0; r < 4; r++)
+            msgpack_pack_int64(pk, p->res[r]);
     }
 }
 
@@ -100,6 +121,7 @@ int vr_msg_encode(const vr_msg *m, char *buf, size_t cap)
         case 'c': msgpack_pack_int32(&pk, m->code); break;
         case 'C': pack_cmds(&pk, m); break;
         case 'R': pack_results(&pk, m); break;
+        case 'P': pack_portal(&pk, m); break;
         case 'M':
             msgpack_pack_array(&pk, VR_NMETRICS);
             for (int k = 0; k < VR_NMETRICS; k++)
@@ -230,8 +252,15 @@ static int decode_cmds(const msgpack_object *e, vr_msg *m)
         uint64_t v[9];
         static const uint64_t max[9] = {UINT64_MAX, 255, UINT64_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
                                         UINT32_MAX, 255, 255};
-        if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != 10)
-            return bad(m, "a TURN command is not an array of 10 fields");
+        if (a->type != MSGPACK_OBJECT_ARRAY || (a->via.array.size != 10 && a->via.array.size != 11))
+            return bad(m, "a TURN command is not an array of 10 (or 11) fields");
+        c->to_universe = 0;
+        if (a->via.array.size == 11) {
+            uint64_t u;
+            if (get_u(&a->via.array.ptr[10], UINT32_MAX - 1, &u))
+                return bad(m, "a TURN command's universe is not an unsigned 32-bit integer");
+            c->to_universe = (uint32_t)u + 1;
+        }
         for (int k = 0; k < 9; k++)
             if (get_u(&a->via.array.ptr[k], max[k], &v[k]))
                 return bad(m, "a TURN command field is not an unsigned integer in range");
@@ -275,6 +304,32 @@ static int decode_results(const msgpack_object *e, vr_msg *m)
         r->text[n] = 0;
     }
     m->nresults = e->via.array.size;
+    return 0;
+}
+
+static int decode_portal(const msgpack_object *e, vr_msg *m)
+{
+    if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size > VR_PORTAL_STATS_MAX) {
+        snprintf(m->text, sizeof m->text, "DONE portal traffic must be an array of at most %d entries",
+                 VR_PORTAL_STATS_MAX);
+        return -VR_EBADMSG;
+    }
+    for (uint32_t i = 0; i < e->via.array.size; i++) {
+        const msgpack_object *a = &e->via.array.ptr[i];
+        vr_portal_stat *p = &m->portal[i];
+        uint64_t v[5];
+        if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != 9)
+            return bad(m, "a DONE portal entry is not [peer, dir, turn, fleets, ships, ore, alloys, fuel, food]");
+        static const uint64_t max[5] = {UINT32_MAX, 1, UINT64_MAX, UINT64_MAX, UINT64_MAX};
+        for (int k = 0; k < 5; k++)
+            if (get_u(&a->via.array.ptr[k], max[k], &v[k]))
+                return bad(m, "a DONE portal entry field is not an unsigned integer in range");
+        for (int r = 0; r < 4; r++)
+            if (get_int(&a->via.array.ptr[5 + r], &p->res[r]))
+                return bad(m, "a DONE portal entry's cargo is not an integer");
+        p->peer = (uint32_t)v[0], p->dir = (uint32_t)v[1], p->turn = v[2], p->fleets = v[3], p->ships = v[4];
+    }
+    m->nportal = e->via.array.size;
     return 0;
 }
 
@@ -339,8 +394,8 @@ int vr_msg_decode(const void *data, size_t len, vr_msg *m)
             m->text[n] = 0;
             continue;
         }
-        if (f[i] == 'C' || f[i] == 'R') {
-            if ((rc = f[i] == 'C' ? decode_cmds(e, m) : decode_results(e, m)))
+        if (f[i] == 'C' || f[i] == 'R' || f[i] == 'P') {
+            if ((rc = f[i] == 'C' ? decode_cmds(e, m) : f[i] == 'R' ? decode_results(e, m) : decode_portal(e, m)))
                 goto out;
             continue;
         }

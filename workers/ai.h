@@ -134,7 +134,7 @@ typedef struct vr_ai_params {
 } vr_ai_params;
 
 /* ---- the decision log -------------------------------------------------- */
-enum vr_ai_kind { VR_AI_KIND_FLEET = 1, VR_AI_KIND_FACTION = 2 };
+enum vr_ai_kind { VR_AI_KIND_FLEET = 1, VR_AI_KIND_FACTION = 2, VR_AI_KIND_PORTAL = 3 /* a fleet takes a portal (portal.c) */ };
 
 /* One logged decision.  Frozen layout: it is read from shared memory by
  * readers built separately (Python), so fields only ever get added in the

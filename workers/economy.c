@@ -33,6 +33,7 @@ static const struct {
     [VR_CAUSE_CONSTRUCTION] = {"construction", -1}, [VR_CAUSE_DESTROYED] = {"destroyed", -1},
     [VR_CAUSE_MINED] = {"mined", 0},             [VR_CAUSE_HAULED] = {"hauled", 0},
     [VR_CAUSE_TRADED] = {"traded", 0},           [VR_CAUSE_TRANSFER] = {"transfer", 0},
+    [VR_CAUSE_PORTAL_OUT] = {"portal out", -1},  [VR_CAUSE_PORTAL_IN] = {"portal in", +1},
 };
 
 const char *vr_econ_res_name(int res)

@@ -74,6 +74,8 @@ enum vr_econ_cause {
     VR_CAUSE_HAULED,       /* 0  fleet cargo <-> planet or station stock */
     VR_CAUSE_TRADED,       /* 0  goods and credits between a market and a buyer/seller */
     VR_CAUSE_TRANSFER,     /* 0  any other move (vr_econ_move) */
+    VR_CAUSE_PORTAL_OUT,   /* -  cargo of a fleet that left the universe through a portal */
+    VR_CAUSE_PORTAL_IN,    /* +  cargo of a fleet that came through a portal */
     VR_NCAUSES,
 };
 

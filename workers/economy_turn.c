@@ -42,8 +42,8 @@
 #define POP_PER_FOOD 2000     /* population (thousands) that eats one food a turn */
 #define MARKET_FEE 50         /* per mille of the price the market keeps when it buys */
 
-_Static_assert(VR_NCAUSES * VR_NLEDGER == 50, "ledger.amount lanes in components.def");
-_Static_assert(VR_NCAUSES == 10, "ledger.events lanes in components.def");
+_Static_assert(VR_NCAUSES * VR_NLEDGER == 60, "ledger.amount lanes in components.def");
+_Static_assert(VR_NCAUSES == 12, "ledger.events lanes in components.def");
 _Static_assert(VR_NLEDGER == 5, "ledger.start lanes in components.def");
 _Static_assert(VR_ECON_QUEUE == 4, "planets.queue lanes in components.def");
 
@@ -112,7 +112,7 @@ static void make_view(vr_sim *sim, vr_cols *c, vr_econ_view *v)
     v->design_turns = sim->design_turns;
 }
 
-_Static_assert(sizeof(vr_ledger) == 8 * (50 + 10), "ledger.amount + ledger.events");
+_Static_assert(sizeof(vr_ledger) == 8 * (60 + 12), "ledger.amount + ledger.events");
 
 static void ledger_load(const vr_cols *c, vr_ledger *l)
 {

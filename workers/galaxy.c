@@ -86,6 +86,7 @@ void vr_sim_capacity(const vr_scenario *s, uint32_t cap[VR_NTABLES])
     /* at most one battle per system and turn, so this never overflows; about
      * 100 bytes per system with both buffers, under 1 byte per ship */
     cap[VR_TAB_battles] = n;
+    vr__portal_capacity(s, cap);
 }
 
 static float dist(const vr_cols *c, uint32_t a, uint32_t b)
@@ -711,5 +712,5 @@ int vr_sim_genesis(vr_sim *sim, vr_cols *c)
             return rc;
     for (uint32_t r = 0; r < c->tables[VR_TAB_ships].count; r++)
         c->factions_ships[c->ships_faction[r] - 1]++;
-    return 0;
+    return vr__portal_genesis(sim, c);
 }

@@ -40,6 +40,7 @@
  * instead of deriving them from its posture; "auto" clears the flag.
  */
 #include "sim_internal.h"
+#include "portal.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -79,9 +80,10 @@ static void send_to(vr_cols *c, uint32_t f, uint32_t to, uint8_t op)
     c->fleets_route_dest[f] = UINT32_MAX; /* plan a new route */
     c->fleets_order[f] = op;
     c->fleets_hold_until[f] = VR_HOLD_UNTIL_ARRIVAL;
+    c->fleets_portal[f] = 0; /* a new order replaces a way through a portal */
 }
 
-static int apply_order(vr_cols *c, uint64_t turn, const vr_wcmd *w, vr_wresult *r)
+static int apply_order(vr_sim *sim, vr_cols *c, uint64_t turn, const vr_wcmd *w, vr_wresult *r)
 {
     int64_t row = vr_ent_row(c, VR_TAB_fleets, w->fleet);
     uint32_t nsys = c->tables[VR_TAB_systems].count;
@@ -92,6 +94,17 @@ static int apply_order(vr_cols *c, uint64_t turn, const vr_wcmd *w, vr_wresult *
     switch (w->op) {
     case VR_OP_MOVE:
     case VR_OP_ATTACK:
+        if (w->to_universe && w->to_universe - 1 != sim->sc.universe) { /* through a portal (portal.c) */
+            int rc = vr__portal_route(sim, c, f, w->to_universe - 1, w->system);
+            if (rc == -VR_ENOTFOUND)
+                return failed(r, rc, "no portal of universe %u leads to universe %u", sim->sc.universe,
+                              w->to_universe - 1);
+            if (rc)
+                return failed(r, rc, "no route to a portal: %s", vr_strerror(rc));
+            c->fleets_order[f] = (uint8_t)w->op;
+            c->fleets_hold_until[f] = VR_HOLD_UNTIL_ARRIVAL;
+            break;
+        }
         if (w->system >= nsys)
             return failed(r, -VR_EBADARG, "target system %u is out of range (0 to %u)", w->system, nsys - 1);
         send_to(c, f, w->system, (uint8_t)w->op);
@@ -120,6 +133,7 @@ static int apply_order(vr_cols *c, uint64_t turn, const vr_wcmd *w, vr_wresult *
             c->fleets_order[f] = op;
         }
         c->fleets_hold_until[f] = turn + VR_ORDER_HOLD_TURNS;
+        c->fleets_portal[f] = 0;
         break;
     }
     default:
@@ -196,7 +210,7 @@ int vr_sim_commands(vr_sim *sim, vr_cols *c, uint64_t turn, const vr_wcmd *cmds,
         case VR_OP_MOVE:
         case VR_OP_ATTACK:
         case VR_OP_HOLD:
-        case VR_OP_RETREAT: apply_order(c, turn, w, r); break;
+        case VR_OP_RETREAT: apply_order(sim, c, turn, w, r); break;
         case VR_OP_SPAWN: apply_spawn(sim, c, w, r); break;
         case VR_OP_POLICY: apply_policy(c, w, r); break;
         default: failed(r, -VR_EBADARG, "unknown command op %u", w->op); break;

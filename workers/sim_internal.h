@@ -105,6 +105,13 @@ int vr__diplomacy_push(const vr_cols *c, uint32_t nf, int16_t *push);
 /* Combat (battles.c): fights where enemies meet; adds counts and time. */
 int vr__battles(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
 
+/* Portals (portal.c): the portal ends of this universe at turn 0; fleets
+ * choosing a portal (after the AI); fleets entering one (after movement). */
+int vr__portal_genesis(vr_sim *sim, vr_cols *c);
+void vr__portal_capacity(const vr_scenario *s, uint32_t cap[VR_NTABLES]);
+int vr__portal_decide(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
+int vr__portal_enter(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
+
 /* Allocates a fleet and its ships, drawn from stream key (turn, k). */
 int vr__spawn_fleet(vr_sim *sim, vr_cols *c, uint64_t turn, uint64_t k);
 

@@ -1,5 +1,8 @@
 /* turn.c: one turn of a universe: the systems, in their fixed order.
  *
+ *   0. arrivals    (before this function, with the commands: worker.c calls
+ *                  vr_sim_arrivals then vr_sim_commands) fleets that came
+ *                  through a portal last turn appear, in canonical order
  *   1. diplomacy   relations drift; war, peace, trade, alliance
  *   2. economy     planets produce and pay tax; fleets cost upkeep; planets
  *                  queue and build ships (new fleets); planets eat food,
@@ -7,12 +10,14 @@
  *                  stock, demand and supply
  *   3. AI          fleets standing at their destination score attack, defend,
  *                  expand, mine, trade, retreat and pick a new destination;
- *                  changed decisions are logged with their scores
+ *                  changed decisions are logged with their scores; a fleet
+ *                  that chose to expand near a portal may take it (portal.c)
  *   4. movement    storms close and open hyperlanes; fleets travel the
  *                  two-level graph (bodies, stars, gates, lanes);
  *                  interception by enemies at war; disbanded fleets (and
  *                  their ships) are freed and replaced (deferred, in row
- *                  order)
+ *                  order); fleets standing at the portal they head for
+ *                  leave the universe into the outbox (portal.c)
  *   5. combat      where fleets of factions at war stand at one system they
  *                  fight (rounds of shooting, damage, morale, victory check);
  *                  losers and routed retreat; destroyed ships and empty
@@ -51,11 +56,11 @@ int vr_sim_turn(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *stats)
 
     if ((rc = vr__economy(sim, c, turn, &st)))
         return rc;
-    if ((rc = vr__decide(sim, c, turn, &st)))
+    if ((rc = vr__decide(sim, c, turn, &st)) || (rc = vr__portal_decide(sim, c, turn, &st)))
         return rc;
     if ((rc = vr__storms(sim, c, turn, &st)))
         return rc;
-    if ((rc = vr__move(sim, c, turn, &st)))
+    if ((rc = vr__move(sim, c, turn, &st)) || (rc = vr__portal_enter(sim, c, turn, &st)))
         return rc;
     if ((rc = vr__battles(sim, c, turn, &st)))
         return rc;

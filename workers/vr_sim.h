@@ -20,6 +20,9 @@ typedef struct vr_scenario {
     /* a loaded content pack (workers/content.h), borrowed for the sim's
      * life; NULL: built-in procedural content made from the seed */
     const struct vr_content *content;
+    /* the cluster's portal network (workers/portal.h), borrowed; NULL or
+     * one without ends here: no portals in this universe */
+    const struct vr_portal_net *portals;
 } vr_scenario;
 
 /* Capacities an arena needs for a scenario (fleet headroom included; the
@@ -77,6 +80,8 @@ enum vr_stream {
     VR_RS_FACTION,
     VR_RS_DIPLOMACY,
     VR_RS_STORM,
+    VR_RS_PORTAL,
+    VR_RS_PORTAL_AI,
 };
 
 /* Goods in stockpiles and cargo (lanes of the stock columns). */

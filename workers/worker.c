@@ -21,6 +21,7 @@
 #include "vr_sim.h"
 #include "content.h"
 #include "events.h"
+#include "portal_io.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -46,7 +47,10 @@ static uint64_t now_ns(void)
 
 typedef struct wopts {
     const char *name, *endpoint, *cpus, *content_dir, *events;
-    uint64_t content_hash;
+    const char *portals, *universe_names, *portal_endpoints;
+    uint64_t content_hash, portal_hash;
+    uint32_t universes;
+    double timeout;
     uint32_t universe;
     int node;
     pid_t parent;
@@ -58,7 +62,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vr-worker --name NAME --universe K --endpoint ENDPOINT --cluster-id HEX\n"
                "                 --systems N --fleets N --factions N [--cpus LIST --node N] [--parent PID]\n"
-               "                 [--events ENDPOINT]\n"
+               "                 [--events ENDPOINT] [--universes N --portals SPEC --universe-names LIST\n"
+               "                 --portal-endpoints EP0,EP1,... --portal-hash HEX] [--worker-timeout S]\n"
                "Runs one universe of cluster NAME; normally started by vr-coordinator.\n");
 }
 
@@ -143,7 +148,44 @@ static void publish_events(const wopts *o, vr_arena *arena, vr_events *ev, void 
                 vr_strerror(rc));
 }
 
-static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void *pub)
+/* Arrivals of turn n (the batches every peer sent in turn n - 1), then the
+ * commands, then the systems; then the outbox goes to the peers. */
+static int compute_turn(const wopts *o, vr_arena *arena, vr_sim *sim, vr_plink *pl, const vr_msg *m, vr_msg *d,
+                        vr_turn_stats *st)
+{
+    vr_cols cols;
+    vr_portal_batch *in[VR_PORTAL_MAX];
+    uint32_t nin = 0;
+    if (pl && m->turn >= 2) {
+        char why[160];
+        int rc = vr_plink_wait(pl, m->turn - 1, (uint64_t)(o->timeout * 1000.0), &stop_flag, why, sizeof why);
+        if (rc) {
+            snprintf(d->text, sizeof d->text, "%s", why);
+            return rc;
+        }
+        nin = vr_plink_batches(pl, m->turn - 1, in, VR_PORTAL_MAX);
+    }
+    int rc = vr_arena_begin(arena, &cols);
+    vr_turn_stats ast;
+    memset(&ast, 0, sizeof ast);
+    if (rc == 0 && pl) /* portal arrivals first, in canonical order */
+        rc = vr_sim_arrivals(sim, &cols, m->turn, in, nin, d->portal, &ast);
+    d->nportal = nin;
+    if (rc == 0) /* user commands next, in the coordinator's order */
+        rc = vr_sim_commands(sim, &cols, m->turn, m->cmds, m->ncmds, d->results);
+    if (rc == 0)
+        rc = vr_sim_turn(sim, &cols, m->turn, st);
+    if (rc)
+        return rc;
+    st->m[VR_M_transfers_in] = ast.m[VR_M_transfers_in];
+    if (pl) {
+        d->nportal += vr_plink_send(pl, &cols, m->turn, d->portal + d->nportal, VR_PORTAL_STATS_MAX - d->nportal);
+        st->m[VR_M_portal_rejected] = vr_plink_rejected(pl);
+    }
+    return 0;
+}
+
+static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void *pub, vr_plink *pl)
 {
     vr_events ev;
     vr_events_init(&ev);
@@ -154,8 +196,9 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
             fprintf(stderr, "vr-worker u%u: coordinator %d is gone; exiting\n", o->universe, (int)o->parent);
             break;
         }
-        zmq_pollitem_t pi = {.socket = sock, .events = ZMQ_POLLIN};
-        int r = zmq_poll(&pi, 1, 500);
+        zmq_pollitem_t pi[2] = {{.socket = sock, .events = ZMQ_POLLIN},
+                                {.socket = vr_plink_socket(pl), .events = ZMQ_POLLIN}};
+        int r = zmq_poll(pi, pi[1].socket ? 2 : 1, 500);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -164,6 +207,10 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
             return -e;
         }
         if (r == 0)
+            continue;
+        if (pi[1].socket && (pi[1].revents & ZMQ_POLLIN))
+            vr_plink_drain(pl); /* batches of peers that are ahead */
+        if (!(pi[0].revents & ZMQ_POLLIN))
             continue;
         static char buf[VR_WIRE_MAX_BYTES];
         static vr_msg m, d;
@@ -186,16 +233,14 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
                 break;
             }
             uint64_t t0 = now_ns();
-            vr_cols cols;
             vr_turn_stats st;
             memset(&d, 0, sizeof d);
-            rc = vr_arena_begin(arena, &cols);
-            if (rc == 0) /* user commands first, in the coordinator's order */
-                rc = vr_sim_commands(sim, &cols, m.turn, m.cmds, m.ncmds, d.results);
-            if (rc == 0)
-                rc = vr_sim_turn(sim, &cols, m.turn, &st);
+            memset(&st, 0, sizeof st);
+            rc = compute_turn(o, arena, sim, pl, &m, &d, &st);
             if (rc) {
-                fail(sock, m.turn, rc, "turn failed: %s", vr_strerror(rc));
+                char why[300];
+                snprintf(why, sizeof why, "%s%s%s", vr_strerror(rc), d.text[0] ? ": " : "", d.text);
+                fail(sock, m.turn, rc, "turn failed: %s", why);
                 break;
             }
             pending = m.turn;
@@ -217,6 +262,7 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
             }
             vr_arena_publish(arena, pending, pending_hash);
             have_pending = false;
+            vr_plink_commit(pl, pending);
             publish_events(o, arena, &ev, pub); /* committed and visible: now say what happened */
             break;
         case VR_MSG_PING: {
@@ -224,6 +270,9 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
             send_msg(sock, &p);
             break;
         }
+        case VR_MSG_RESEND: /* a peer restarted: it needs this turn's batches again */
+            vr_plink_resend(pl, m.universe, m.turn);
+            break;
         case VR_MSG_STOP:
             vr_events_fini(&ev);
             return 0;
@@ -237,12 +286,14 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
 
 int main(int argc, char **argv)
 {
-    wopts o = {.node = -1, .sc = {.factions = 4}};
+    wopts o = {.node = -1, .sc = {.factions = 4}, .universes = 1, .timeout = 10.0};
     static const struct option lo[] = {
         {"name", 1, 0, 'n'}, {"universe", 1, 0, 'u'}, {"endpoint", 1, 0, 'e'},
         {"cluster-id", 1, 0, 'i'}, {"cpus", 1, 0, 'c'}, {"node", 1, 0, 'N'},
         {"systems", 1, 0, 's'}, {"fleets", 1, 0, 'f'}, {"factions", 1, 0, 'F'},
         {"parent", 1, 0, 'p'}, {"content", 1, 0, 'C'}, {"content-hash", 1, 0, 'H'}, {"events", 1, 0, 'E'},
+        {"universes", 1, 0, 'U'}, {"portals", 1, 0, 'P'}, {"universe-names", 1, 0, 'M'},
+        {"portal-endpoints", 1, 0, 'X'}, {"portal-hash", 1, 0, 'Y'}, {"worker-timeout", 1, 0, 'T'},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -260,6 +311,12 @@ int main(int argc, char **argv)
         case 'C': o.content_dir = optarg; break;
         case 'H': o.content_hash = strtoull(optarg, NULL, 16); break;
         case 'E': o.events = optarg; break;
+        case 'U': o.universes = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'P': o.portals = optarg; break;
+        case 'M': o.universe_names = optarg; break;
+        case 'X': o.portal_endpoints = optarg; break;
+        case 'Y': o.portal_hash = strtoull(optarg, NULL, 16); break;
+        case 'T': o.timeout = strtod(optarg, NULL); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -312,6 +369,26 @@ int main(int argc, char **argv)
         return 1;
     }
     o.sc.content = content;
+    /* the coordinator's portal network, or nothing runs */
+    vr_portal_net *net = NULL;
+    char perr[512] = "";
+    vr_portal_config pcfg = {.universes = o.universes ? o.universes : 1, .seed = o.sc.seed, .spec = o.portals,
+                             .names = o.universe_names};
+    rc = vr_portal_net_new(&net, &pcfg, perr, sizeof perr);
+    if (rc == 0 && o.portal_hash && vr_portal_net_hash(net) != o.portal_hash) {
+        snprintf(perr, sizeof perr, "portal network hash %016llx differs from the coordinator's %016llx "
+                 "(did a portal file change?)", (unsigned long long)vr_portal_net_hash(net),
+                 (unsigned long long)o.portal_hash);
+        rc = -VR_ECONTENT;
+    }
+    if (rc) {
+        fprintf(stderr, "vr-worker u%u: portals %s: %s\n", o.universe, o.portals ? o.portals : "default", perr);
+        vr_portal_net_destroy(&net);
+        vr_content_destroy(&content);
+        vr_arena_detach(&arena);
+        return 1;
+    }
+    o.sc.portals = net;
     vr_sim *sim = NULL;
     rc = vr_sim_new(&sim, &o.sc);
     uint64_t turn = 0, hash = 0;
@@ -328,12 +405,14 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "vr-worker u%u: cannot build turn 0: %s\n", o.universe, vr_strerror(rc));
         vr_sim_destroy(&sim);
+        vr_portal_net_destroy(&net);
         vr_content_destroy(&content);
         vr_arena_detach(&arena);
         return 1;
     }
 
     void *ctx = zmq_ctx_new();
+    vr_plink *pl = NULL;
     void *sock = zmq_socket(ctx, ZMQ_DEALER);
     char ident[16];
     int idlen = snprintf(ident, sizeof ident, "u%u", o.universe);
@@ -355,6 +434,12 @@ int main(int argc, char **argv)
             rc = 1;
         }
     }
+    if (rc == 0) {
+        vr_plink_opts po = {.ctx = ctx, .me = o.universe, .universes = pcfg.universes, .net = net,
+                            .endpoints = o.portal_endpoints, .sim = sim, .arena = arena};
+        if (vr_plink_new(&pl, &po))
+            rc = 1; /* named on stderr */
+    }
     if (rc) {
         /* reported above */
     } else if (zmq_connect(sock, o.endpoint) < 0) {
@@ -368,16 +453,19 @@ int main(int argc, char **argv)
         vr_msg hello = {.type = VR_MSG_HELLO, .universe = o.universe, .pid = (int32_t)getpid(),
                         .flags = flags, .turn = turn, .hash = hash, .entities = ents};
         send_msg(sock, &hello);
-        rc = serve(&o, arena, sim, sock, pub) ? 1 : 0;
+        vr_plink_resend(pl, UINT32_MAX, turn); /* a restarted worker: its last committed batches again */
+        rc = serve(&o, arena, sim, sock, pub, pl) ? 1 : 0;
     }
     if (pub) {
         zmq_close(pub);
         if (strncmp(o.events, "ipc://", 6) == 0) /* ZeroMQ leaves the socket file */
             unlink(o.events + 6);
     }
+    vr_plink_destroy(&pl);
     zmq_close(sock);
     zmq_ctx_term(ctx);
     vr_sim_destroy(&sim);
+    vr_portal_net_destroy(&net);
     vr_content_destroy(&content);
     vr_arena_detach(&arena);
     return rc;

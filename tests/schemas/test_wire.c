@@ -18,13 +18,15 @@
 
 /* Fields after [type, version], as messages.def documents them:
  * u universe, p pid, f flags, t turn, h hash, s seed, E entities,
- * n turn_ns, c code, x text, M metrics, C commands (TURN), R results (DONE). */
+ * n turn_ns, c code, x text, M metrics, C commands (TURN), R results (DONE),
+ * P portal traffic (DONE). */
 static const struct {
     int type;
     const char *fields;
 } shapes[] = {
-    {VR_MSG_HELLO, "upfthE"}, {VR_MSG_TURN, "tsC"}, {VR_MSG_DONE, "thEnMR"}, {VR_MSG_COMMIT, "t"},
+    {VR_MSG_HELLO, "upfthE"}, {VR_MSG_TURN, "tsC"}, {VR_MSG_DONE, "thEnMRP"}, {VR_MSG_COMMIT, "t"},
     {VR_MSG_STOP, ""},       {VR_MSG_FAIL, "tcx"}, {VR_MSG_PING, ""},    {VR_MSG_PONG, "t"},
+    {VR_MSG_RESEND, "ut"},
 };
 #define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
 
@@ -57,6 +59,9 @@ static vr_msg full_msg(int type)
     m.results[0] = (vr_wresult){.ticket = 9, .entity = 0x0000000300000002ull, .code = 0};
     m.results[1] = (vr_wresult){.ticket = 10, .entity = 0, .code = -VR_EBADID};
     snprintf(m.results[1].text, sizeof m.results[1].text, "fleet 12 is dead at turn 5");
+    m.nportal = 2;
+    m.portal[0] = (vr_portal_stat){.peer = 3, .dir = 0, .turn = 7, .fleets = 2, .ships = 30, .res = {1, 2, 3, 4}};
+    m.portal[1] = (vr_portal_stat){.peer = 1, .dir = 1, .turn = 6, .fleets = 0, .ships = 0, .res = {0, 0, -5, 0}};
     return m;
 }
 
@@ -83,6 +88,7 @@ static vr_msg expected_msg(int type, const char *fields)
         case 'M': memcpy(m.metrics, in.metrics, sizeof m.metrics); break;
         case 'C': m.ncmds = in.ncmds; memcpy(m.cmds, in.cmds, sizeof m.cmds); break;
         case 'R': m.nresults = in.nresults; memcpy(m.results, in.results, sizeof m.results); break;
+        case 'P': m.nportal = in.nportal; memcpy(m.portal, in.portal, sizeof m.portal); break;
         }
     }
     return m;
@@ -150,8 +156,8 @@ static void pk_good_field(msgpack_packer *pk, char f)
     }
     else if (f == 'p' || f == 'c')
         msgpack_pack_int32(pk, -3);
-    else if (f == 'C' || f == 'R')
-        msgpack_pack_array(pk, 0); /* no commands, no results */
+    else if (f == 'C' || f == 'R' || f == 'P')
+        msgpack_pack_array(pk, 0); /* no commands, no results, no portal traffic */
     else
         msgpack_pack_uint32(pk, 3);
 }
@@ -219,6 +225,12 @@ START_TEST(test_encoding_shape)
         case 'c':
             ck_assert_int_eq(e->type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
             ck_assert_int_eq(e->via.i64, in.code);
+            break;
+        case 'P':
+            ck_assert_int_eq(e->type, MSGPACK_OBJECT_ARRAY);
+            ck_assert_uint_eq(e->via.array.size, in.nportal);
+            for (uint32_t k = 0; k < e->via.array.size; k++)
+                ck_assert_uint_eq(e->via.array.ptr[k].via.array.size, 9);
             break;
         case 'C':
         case 'R':
@@ -335,7 +347,7 @@ END_TEST
 START_TEST(test_encode_unknown_type)
 {
     char buf[VR_WIRE_MAX_BYTES];
-    static const int bad[] = {0, 9, 99, -1, 1000};
+    static const int bad[] = {0, 10, 99, -1, 1000};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         vr_msg in = full_msg(bad[i]);
         ck_assert_int_eq(vr_msg_encode(&in, buf, sizeof buf), -VR_EBADMSG);
@@ -713,7 +725,7 @@ START_TEST(test_decode_commands_and_results)
     static const int64_t codes[] = {1, -1};
     for (int i = 0; i < 2; i++) {
         pk_begin(&p);
-        msgpack_pack_array(&p.pk, 8);
+        msgpack_pack_array(&p.pk, 9);
         msgpack_pack_int(&p.pk, VR_MSG_DONE);
         msgpack_pack_uint32(&p.pk, VR_WIRE_VERSION);
         for (int k = 0; k < 4; k++)
@@ -728,6 +740,7 @@ START_TEST(test_decode_commands_and_results)
         memset(big, 'q', sizeof big - 1);
         big[sizeof big - 1] = 0;
         pk_str(&p.pk, big);
+        msgpack_pack_array(&p.pk, 0); /* no portal traffic */
         int rc = pk_decode(&p, &m);
         if (codes[i] > 0) {
             assert_rejected(rc, &m, -VR_EBADMSG, "a positive result code");

@@ -306,6 +306,8 @@ START_TEST(test_too_small)
         vr_arena_spec spec;
         memset(&spec, 0, sizeof spec);
         vr_sim_capacity(&s, spec.capacity);
+        if (spec.capacity[t] == 0) /* a table this scenario does not use (portals without a network) */
+            continue;
         spec.capacity[t] -= 1;
         char seg[64], tag[16];
         snprintf(tag, sizeof tag, "small%d", t);
