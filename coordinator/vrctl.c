@@ -33,7 +33,8 @@ static void usage(FILE *f)
 "\n"
 "game commands (checked at once, applied at the start of the next turn; they\n"
 "reply a ticket, and `vrctl result TICKET` tells what happened):\n"
-"  order U FLEET move|attack --to SYSTEM    send fleet FLEET (id, decimal or 0x...)\n"
+"  order U FLEET move|attack --to SYSTEM [--universe V]  send fleet FLEET (id, decimal or 0x...)\n"
+"                                          (with --universe: SYSTEM of universe V, through a portal)\n"
 "  order U FLEET hold|retreat               stop where it is / go to its faction's home\n"
 "  spawn U FACTION DESIGN SYSTEM [--ships N]  new fleet of N (1-100) ships; FACTION:\n"
 "                                           1-based number or name, DESIGN: index or name\n"
@@ -264,7 +265,7 @@ static int game_usage(const char *cmd, const char *want)
 static int parse_game_args(vr_cmd_kind kind, char **a, int n, game_args *g)
 {
     static const char *const usage_of[] = {
-        [VR_CMD_ORDER] = "UNIVERSE FLEET move|attack|hold|retreat [--to SYSTEM]",
+        [VR_CMD_ORDER] = "UNIVERSE FLEET move|attack|hold|retreat [--to SYSTEM [--universe U]]",
         [VR_CMD_SPAWN] = "UNIVERSE FACTION DESIGN SYSTEM [--ships N]",
         [VR_CMD_POLICY] = "UNIVERSE FACTION [--stance S] [--budget M,E,X|auto]",
         [VR_CMD_RESULT] = "TICKET",
@@ -289,6 +290,10 @@ static int parse_game_args(vr_cmd_kind kind, char **a, int n, game_args *g)
             if (!parse_num(val, &v))
                 return game_usage(name, "--to SYSTEM (a system number)");
             add_num(g, "to", v);
+        } else if (kind == VR_CMD_ORDER && strcmp(opt, "--universe") == 0) {
+            if (!parse_num(val, &v))
+                return game_usage(name, "--universe U (the universe of --to, through a portal)");
+            add_num(g, "to_universe", v);
         } else if (kind == VR_CMD_SPAWN && strcmp(opt, "--ships") == 0) {
             if (!parse_num(val, &v))
                 return game_usage(name, "--ships N (a number)");

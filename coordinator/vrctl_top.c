@@ -83,24 +83,35 @@ static void frame(const char *name, const look *now, const look *before, bool tt
     printf("%-4s %7s %-8s %8s | %7s %7s %7s %7s %7s %7s %7s | %9s %9s %7s %6s %7s %6s %6s %9s\n", "u", "pid",
            "worker", "turn", "turn ms", "move", "paths", "ai", "combat", "econ", "audit", "entities", "ships",
            "battles", "kills", "decide", "storms", "interc", "transfers");
-    uint64_t tot[8] = {0};
+    uint64_t tot[8] = {0}, tin = 0, trej = 0;
     for (uint32_t i = 0; i < now->n; i++) {
         const vr_urec *u = &now->u[i];
+        char xfer[48]; /* fleets out/in through portals; rejected batches and audit violations after a ! */
+        if (u->m_portal_rejected || u->m_portal_violations)
+            snprintf(xfer, sizeof xfer, "%" PRIu64 "/%" PRIu64 "!%" PRIu64 "/%" PRIu64, u->m_transfers,
+                     u->m_transfers_in, u->m_portal_rejected, u->m_portal_violations);
+        else
+            snprintf(xfer, sizeof xfer, "%" PRIu64 "/%" PRIu64, u->m_transfers, u->m_transfers_in);
+        tin += u->m_transfers_in;
+        trej += u->m_portal_rejected + u->m_portal_violations;
         printf("u%-3u %7d %-8s %8" PRIu64 " | %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f | %9" PRIu64 " %9" PRIu64
                " %7" PRIu64 " %6" PRIu64 " %7" PRIu64 " %6" PRIu64 " %6" PRIu64 " %9s\n",
                i, u->worker_pid, vr_worker_status_name(u->status), u->committed_turn, ms(u->turn_ns),
                ms(u->m_movement_ns), ms(u->m_paths_ns), ms(u->m_ai_ns), ms(u->m_combat_ns), ms(u->m_economy_ns),
                ms(u->m_audit_ns), u->entities, u->m_ships, u->m_battles, u->m_kills, u->m_decisions, u->m_storms,
-               u->m_intercepted, "-");
+               u->m_intercepted, xfer);
         uint64_t v[8] = {u->entities, u->m_ships, u->m_battles, u->m_kills, u->m_decisions, u->m_storms,
-                         u->m_intercepted, 0};
+                         u->m_intercepted, u->m_transfers};
         for (int k = 0; k < 8; k++)
             tot[k] += v[k];
     }
+    char xall[48];
+    snprintf(xall, sizeof xall, "%" PRIu64 "/%" PRIu64 "%s", tot[7], tin, trej ? "!" : "");
     printf("%-4s %7s %-8s %8s | %7s %7s %7s %7s %7s %7s %7s | %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %6" PRIu64
            " %7" PRIu64 " %6" PRIu64 " %6" PRIu64 " %9s\n",
-           "all", "", "", "", "", "", "", "", "", "", "", tot[0], tot[1], tot[2], tot[3], tot[4], tot[5], tot[6], "-");
-    printf("\ntimes in ms of each universe's last committed turn; counts of that turn (entities, ships: alive)\n");
+           "all", "", "", "", "", "", "", "", "", "", "", tot[0], tot[1], tot[2], tot[3], tot[4], tot[5], tot[6], xall);
+    printf("\ntimes in ms of each universe's last committed turn; counts of that turn (entities, ships: alive);\n"
+           "transfers: fleets out/in through portals (after !: batches rejected / conservation violations)\n");
     fflush(stdout);
 }
 

@@ -6,6 +6,8 @@
  * packed in row order, which is the order the systems wrote them (battles by
  * system, decisions factions first then fleets, findings as found); only
  * live rows of that turn are taken (findings is a ring holding older turns).
+ * Transfers are the rows of the transit table (the fleets that left through
+ * a portal in that turn).
  * One payload per kind and turn: batching costs one ZeroMQ message per kind
  * instead of one per record (README, "Events", has the measurement).
  */
@@ -155,6 +157,39 @@ static int pack_findings(msgpack_packer *pk, const vr_arena *a, const vr_view *v
     return 1;
 }
 
+/* transit: the outbox of the turn (every row is this turn's) */
+static int pack_transfers(msgpack_packer *pk, const vr_arena *a, const vr_view *v, uint32_t universe,
+                          uint64_t seq)
+{
+    cols t;
+    table(&t, a, v, VR_TAB_transit);
+    const uint64_t *fleet = col(&t, VR_COL_transit_fleet);
+    const uint32_t *to = col(&t, VR_COL_transit_to), *ships = col(&t, VR_COL_transit_ships),
+                   *link = col(&t, VR_COL_transit_link);
+    const uint16_t *fac = col(&t, VR_COL_transit_faction);
+    const int64_t *cargo = col(&t, VR_COL_transit_cargo);
+    uint32_t n = 0;
+    for (uint32_t r = 0; r < t.rows; r++)
+        n += t.gen[r] & 1;
+    if (!n)
+        return 0;
+    vr_event_head(pk, VR_EV_transfer, universe, v->turn, seq, n);
+    for (uint32_t r = 0; r < t.rows; r++) {
+        if (!(t.gen[r] & 1))
+            continue;
+        msgpack_pack_array(pk, 6);
+        msgpack_pack_uint64(pk, fleet[r]);
+        msgpack_pack_uint32(pk, to[r]);
+        msgpack_pack_uint32(pk, ships[r]);
+        msgpack_pack_uint32(pk, link[r]);
+        msgpack_pack_uint16(pk, fac[r]);
+        msgpack_pack_array(pk, 4);
+        for (int k = 0; k < 4; k++)
+            msgpack_pack_int64(pk, cargo[(size_t)r * 4 + (size_t)k]);
+    }
+    return 1;
+}
+
 int vr_events_turn(vr_events *e, const vr_arena *a, uint32_t universe, vr_events_sink sink, void *ud)
 {
     vr_view v;
@@ -165,7 +200,8 @@ int vr_events_turn(vr_events *e, const vr_arena *a, uint32_t universe, vr_events
         return 0;
     typedef int (*packer)(msgpack_packer *, const vr_arena *, const vr_view *, uint32_t, uint64_t);
     static const struct { int kind; packer fn; } order[] = {
-        {VR_EV_battle, pack_battles}, {VR_EV_decision, pack_decisions}, {VR_EV_audit, pack_findings}};
+        {VR_EV_battle, pack_battles}, {VR_EV_decision, pack_decisions}, {VR_EV_audit, pack_findings},
+        {VR_EV_transfer, pack_transfers}};
     /* at most once: a turn is marked before its first payload goes out */
     e->any = true;
     e->last_turn = v.turn;

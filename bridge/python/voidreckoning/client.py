@@ -259,14 +259,22 @@ class Client:
         return self.request("shutdown")
 
     # ---- game commands ------------------------------------------------------------
-    def order(self, fleet: int, kind: str, to: Optional[int] = None, universe: int = 0) -> Ticket:
+    def order(self, fleet: int, kind: str, to: Optional[int] = None, universe: int = 0,
+              to_universe: Optional[int] = None) -> Ticket:
         """Orders fleet ``fleet`` (its id: generation << 32 | row) of
         ``universe``: "move" or "attack" to system ``to``, "hold" where it
         is, "retreat" to its faction's home.  The AI leaves the fleet alone
-        until it arrives, then 10 more turns (a hold: 10 turns)."""
+        until it arrives, then 10 more turns (a hold: 10 turns).  With
+        ``to_universe`` (move and attack), ``to`` is a system of that
+        universe: the fleet goes through the cheapest portal leading there,
+        leaves its universe on reaching it and appears at the portal's end in
+        ``to_universe`` at the start of the next turn, still heading for
+        ``to`` (a new fleet id there: see the ``arrivals`` table)."""
         fields: Dict[str, Any] = {"universe": int(universe), "fleet": int(fleet), "kind": kind}
         if to is not None:
             fields["to"] = int(to)
+        if to_universe is not None:
+            fields["to_universe"] = int(to_universe)
         return Ticket(self, self.request("order", **fields))
 
     def spawn_fleet(self, universe: int, faction: Union[int, str], design: Union[int, str], at: int,

@@ -16,8 +16,7 @@ cross the socket) and yields one :class:`Event` per record::
 
 Kinds (``schemas/events.def`` and ``docs/schema.md`` list their fields):
 
-``battle``, ``decision``, ``audit``, ``transfer`` (reserved: nothing sends
-it yet)
+``battle``, ``decision``, ``audit``, ``transfer`` (fleets leaving through a portal)
     from the workers, for a turn that is committed (published before the
     event was sent), once per turn;
 ``turn``, ``worker``
