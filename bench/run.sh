@@ -47,7 +47,7 @@ quiet() { # runs a build step; shows its output only when it fails
 if [ ! -f "$build/CMakeCache.txt" ]; then
     quiet cmake -S "$root" -B "$build" -DPython3_EXECUTABLE=$python
 fi
-targets="--target vr-coordinator vr-worker vrctl vr-bench-zmq-rtt vr-bench-turn"
+targets="--target vr-coordinator vr-worker vrctl vr-bench-zmq-rtt vr-bench-turn vr-bench-portal"
 # a tree configured before bench/CMakeLists.txt had targets needs a re-configure
 if ! cmake --build "$build" -j2 $targets >"$log" 2>&1; then
     quiet cmake "$build"
@@ -73,4 +73,7 @@ echo
 "$python" "$root/bench/bridge.py" "$build" $quick | sed '/^{/d' || status=1
 echo
 "$python" "$root/bench/events.py" --build "$build" || status=1
+# portal transfers between two processes, beside msgpack and raw ZeroMQ floors
+echo
+"$build/bin/vr-bench-portal" || status=1
 exit $status
