@@ -202,8 +202,11 @@ static int published_cols(const vr_arena *a, vr_cols *c, uint64_t *turn)
 static void reject(vr_plink *pl, const char *why, uint32_t src, uint64_t turn)
 {
     pl->rejected++;
-    fprintf(stderr, "vr-worker u%u: portal batch rejected (source u%u, turn %llu): %s\n", pl->o.me, src,
-            (unsigned long long)turn, why);
+    if (src == UINT32_MAX)
+        fprintf(stderr, "vr-worker u%u: portal batch rejected (undecodable, sender unknown): %s\n", pl->o.me, why);
+    else
+        fprintf(stderr, "vr-worker u%u: portal batch rejected (source u%u, turn %llu): %s\n", pl->o.me, src,
+                (unsigned long long)turn, why);
 }
 
 static void take(vr_plink *pl, const char *data, size_t len)
@@ -213,7 +216,7 @@ static void take(vr_plink *pl, const char *data, size_t len)
     vr_portal_batch_init(&b);
     int rc = vr_portal_batch_decode(data, len, &b, err, sizeof err);
     if (rc) {
-        reject(pl, err, 0, 0);
+        reject(pl, err, UINT32_MAX, 0);
         vr_portal_batch_fini(&b);
         return;
     }
@@ -281,7 +284,7 @@ void vr_plink_drain(vr_plink *pl)
         if (n < 0)
             return;
         if ((size_t)n > VR_PORTAL_BATCH_MAX_BYTES) {
-            reject(pl, "message larger than the batch limit", 0, 0);
+            reject(pl, "message larger than the batch limit", UINT32_MAX, 0);
             continue;
         }
         take(pl, pl->buf, (size_t)n);
