@@ -363,6 +363,8 @@ def test_python_reads_faction_and_design_names_of_the_pack(cluster):
     c.ctl("step", "2")
     with vr.attach(c.name) as w:
         for u in w.universes:
+            # step returns at the commit; the worker publishes a moment later
+            assert wait_until(lambda: u.turn == 2, 10)
             with u.read() as v:
                 assert v.turn == 2
                 factions = v.names("factions")

@@ -693,6 +693,7 @@ int main(void)
 {
     Suite *s = suite_create("portal");
     TCase *tc = tcase_create("config");
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_default_network);
     tcase_add_test(tc, test_example_files);
     tcase_add_loop_test(tc, test_broken_files, 0, (int)(sizeof broken / sizeof broken[0]));
