@@ -64,6 +64,7 @@ typedef struct opts {
     uint64_t turns; /* 0 = until stopped */
     bool plan_only, reclaim, paused, quiet, hold;
     double worker_timeout;
+    uint32_t max_restarts; /* per universe; 0: a lost worker stops the cluster */
     const char *topology, *cmd_endpoint, *worker_bin, *hash_log;
     char content_dir[PATH_MAX];    /* absolute; "" = built-in content */
     uint64_t content_hash;
@@ -93,6 +94,13 @@ typedef struct worker {
     char died[96];
     uint32_t nsent;                   /* commands sent with the last TURN */
     vr_wcmd sent[VR_TURN_MAX_CMDS];
+    /* recovery (see "restarts" below) */
+    uint32_t restarts;                /* times this universe's worker was restarted */
+    bool restarting, adopting;        /* spawned again, no HELLO yet / ADOPT sent, no PONG yet */
+    bool replayed;                    /* its DONE of the turn in progress is a replay: compare */
+    uint64_t done_hash;               /* the DONE hash a replay must equal */
+    uint32_t nportal;                 /* portal traffic of its DONE, recorded at COMMIT */
+    vr_portal_stat portal[VR_PORTAL_STATS_MAX];
 } worker;
 
 /* Game commands: accepted, waiting for a turn, in accepted order. */
@@ -132,6 +140,7 @@ typedef struct coord {
     uint64_t turn, cluster_hash;
     bool paused, stop, failed, in_turn, started; /* started: every worker said HELLO */
     uint64_t step_left;
+    uint64_t restart_deadline; /* a turn waits at least this long for restarted workers */
     waiter waiters[MAX_WAITERS];
     int nwaiters;
     char fail_reason[512];
@@ -199,6 +208,8 @@ static void usage(FILE *f)
 "      --cmd-endpoint EP    command socket (default ipc://$VR_RUNDIR/vr-NAME.cmd, VR_RUNDIR=/tmp)\n"
 "      --worker-timeout S   seconds a worker may take to answer (default 10)\n"
 "      --mode OCTAL         permissions of the segments (default 0600)\n"
+"      --max-restarts N     restarts of each universe's worker before the cluster stops\n"
+"                           (default 3; 0: a lost worker stops the cluster)\n"
 "      --hash-log FILE      append \"TURN CLUSTER_HASH U0_HASH U1_HASH ...\" per committed turn\n"
 "      --worker-bin PATH    vr-worker executable (default: next to vr-coordinator)\n"
 "      --portals SPEC       portal network: default (a ring: u -> u+1), off, or NAME=FILE[,NAME=FILE...]\n"
@@ -227,9 +238,10 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out, const char *wha
 static int parse_opts(opts *o, int argc, char **argv)
 {
     *o = (opts){.name = "default", .universes = 4, .seed = 1, .worker_timeout = 10.0,
-                .mode = 0600, .sc = {.systems = 256, .fleets = 4096, .factions = 4}};
+                .max_restarts = 3, .mode = 0600, .sc = {.systems = 256, .fleets = 4096, .factions = 4}};
     enum { O_SYSTEMS = 256, O_FLEETS, O_FACTIONS, O_PAUSED, O_HOLD, O_PLAN, O_TOPO, O_PIN,
-           O_RECLAIM, O_CMD, O_WT, O_MODE, O_BIN, O_HASHLOG, O_CONTENT, O_PORTALS, O_UNAMES };
+           O_RECLAIM, O_CMD, O_WT, O_MODE, O_BIN, O_HASHLOG, O_CONTENT, O_PORTALS, O_UNAMES,
+           O_RESTARTS };
     static const struct option lo[] = {
         {"name", 1, 0, 'n'}, {"universes", 1, 0, 'u'}, {"seed", 1, 0, 's'}, {"turns", 1, 0, 't'},
         {"systems", 1, 0, O_SYSTEMS}, {"fleets", 1, 0, O_FLEETS}, {"factions", 1, 0, O_FACTIONS},
@@ -237,7 +249,7 @@ static int parse_opts(opts *o, int argc, char **argv)
         {"topology", 1, 0, O_TOPO}, {"pin", 1, 0, O_PIN}, {"reclaim", 0, 0, O_RECLAIM},
         {"cmd-endpoint", 1, 0, O_CMD}, {"worker-timeout", 1, 0, O_WT}, {"mode", 1, 0, O_MODE},
         {"worker-bin", 1, 0, O_BIN}, {"hash-log", 1, 0, O_HASHLOG}, {"content", 1, 0, O_CONTENT}, {"portals", 1, 0, O_PORTALS},
-        {"universe-names", 1, 0, O_UNAMES}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"universe-names", 1, 0, O_UNAMES}, {"max-restarts", 1, 0, O_RESTARTS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     uint64_t v;
     while ((ch = getopt_long(argc, argv, "n:u:s:t:qh", lo, NULL)) != -1) {
@@ -276,6 +288,13 @@ static int parse_opts(opts *o, int argc, char **argv)
             break;
         case O_RECLAIM: o->reclaim = true; break;
         case O_CMD: o->cmd_endpoint = optarg; break;
+        case O_RESTARTS: {
+            uint64_t v;
+            if (parse_u64(optarg, 1000, &v, "--max-restarts"))
+                return 2;
+            o->max_restarts = (uint32_t)v;
+            break;
+        }
         case O_WT: {
             char *end;
             o->worker_timeout = strtod(optarg, &end);
@@ -424,7 +443,9 @@ static int spawn_worker(coord *c, uint32_t u)
               bin, u, strerror(rc));
         return -rc;
     }
-    c->w[u] = (worker){.pid = pid, .alive = true, .last_seen = now_ns()};
+    worker *w = &c->w[u]; /* a restart keeps the rest: commands, DONE, restarts */
+    w->pid = pid, w->alive = true, w->hello = false, w->pinged = false, w->last_seen = now_ns();
+    w->died[0] = 0;
     vr_urec *r = vr_cluster_universe(c->cl, u);
     vr_cluster_write_begin(c->cl);
     r->worker_pid = pid;
@@ -1027,6 +1048,138 @@ static void handle_command(coord *c)
     }
 }
 
+/* ---- restarts ------------------------------------------------------------------ */
+/* A worker that dies (any signal, any moment) or is killed as hung is started
+ * again on its own arena, up to --max-restarts times per universe.  What the
+ * new process finds there decides what happens (rejoin):
+ *
+ *  - published == committed turn: it is back.  Its peers re-send their
+ *    committed portal batches (portal_resend), and if a turn is in progress
+ *    it gets that turn's TURN again with exactly the commands first sent
+ *    (w->sent); its DONE must carry the same hash as a DONE the dead process
+ *    may already have sent (w->replayed), or the run stops: determinism
+ *    would be broken.
+ *  - published == committed - 1: the cluster committed a turn this worker
+ *    computed (its DONE was in) but the process died before publishing it.
+ *    Recomputing is not possible any more: the peers' batches of the turn
+ *    before are gone from their arenas once they publish.  So the worker
+ *    adopts its own work buffer instead (ADOPT, vr_arena_adopt): the buffer
+ *    was marked computed with its hash before DONE was sent, and is
+ *    published only if its contents still hash to the committed hash.  This
+ *    is roll-forward, never roll-back: a committed turn stays committed.
+ *  - anything else: the arena is not usable; the cluster stops.
+ *
+ * A COMMIT that reached the new process before its HELLO was seen is
+ * ignored by the worker (it answers the ADOPT that follows).  Portal
+ * batches are exactly-once whatever the timing: the sender's outbox is in
+ * its arena, receivers drop copies of a batch they have (or applied). */
+
+static void set_status(coord *c, uint32_t u, uint32_t status)
+{
+    vr_cluster_write_begin(c->cl);
+    vr_cluster_universe(c->cl, u)->status = status;
+    vr_cluster_write_end(c->cl);
+}
+
+static void send_turn(coord *c, uint32_t u, uint64_t n)
+{
+    static vr_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = VR_MSG_TURN, m.turn = n, m.seed = c->o.seed;
+    m.ncmds = c->w[u].nsent;
+    memcpy(m.cmds, c->w[u].sent, m.ncmds * sizeof *m.cmds);
+    send_worker(c, u, &m);
+}
+
+/* Worker u is gone (why: "killed by signal 9 (Killed)", ...): start it again,
+ * or stop the cluster when it may not be (start-up, no restarts left). */
+static void lose_worker(coord *c, uint32_t u, const char *why)
+{
+    worker *w = &c->w[u];
+    w->alive = false, w->hello = false, w->adopting = false;
+    if (!c->started || c->stop || w->restarts >= c->o.max_restarts) {
+        fail(c, "worker u%u (pid %d) %s at turn %" PRIu64 "%s%s", u, (int)w->pid, why, c->turn,
+             c->in_turn ? " while computing the next turn" : "",
+             !c->started || c->stop ? ""
+             : c->o.max_restarts ? "; no restarts left (--max-restarts)" : "; restarts are off (--max-restarts 0)");
+        return;
+    }
+    w->restarts++;
+    logf_("worker u%u (pid %d) %s at turn %" PRIu64 "%s; restarting it on its arena (restart %u of %u)", u,
+          (int)w->pid, why, c->turn, c->in_turn ? " while computing the next turn" : "", w->restarts,
+          c->o.max_restarts);
+    int rc = spawn_worker(c, u);
+    if (rc) {
+        fail(c, "cannot restart worker u%u: %s", u, vr_strerror(rc));
+        return;
+    }
+    w->restarting = true;
+    c->restart_deadline = now_ns() + (uint64_t)((3 * c->o.worker_timeout + 10.0) * 1e9);
+    publish_worker(c, u, "restarting", why);
+}
+
+/* u is at the committed turn again. */
+static void back(coord *c, uint32_t u)
+{
+    worker *w = &c->w[u];
+    w->adopting = false;
+    set_status(c, u, VR_WORKER_READY);
+    logf_("worker u%u (pid %d) is back at turn %" PRIu64, u, (int)w->pid, c->turn);
+    publish_worker(c, u, "restarted", "back at the committed turn");
+    portal_resend(c, u);
+    if (c->in_turn) {
+        if (w->done) { /* the dead process had answered: the replay must agree */
+            w->replayed = true;
+            w->done_hash = w->hash;
+            w->done = false;
+        }
+        send_turn(c, u, c->turn + 1);
+    }
+}
+
+/* HELLO of a restarted worker that found its arena at published turn m->turn. */
+static void rejoin(coord *c, uint32_t u, const vr_msg *m)
+{
+    worker *w = &c->w[u];
+    w->restarting = false, w->hello = true;
+    vr_urec *r = vr_cluster_universe(c->cl, u);
+    vr_cluster_write_begin(c->cl);
+    r->bind = m->flags;
+    r->heartbeat_ns = w->last_seen;
+    vr_cluster_write_end(c->cl);
+    if (m->turn == c->turn) {
+        back(c, u);
+    } else if (m->turn + 1 == c->turn) {
+        vr_msg a = {.type = VR_MSG_ADOPT, .turn = c->turn, .hash = r->state_hash};
+        w->adopting = true;
+        send_worker(c, u, &a);
+    } else {
+        fail(c, "worker u%u restarted on an arena at turn %" PRIu64 " but the cluster committed turn %" PRIu64
+             "; its arena cannot continue", u, m->turn, c->turn);
+    }
+}
+
+/* Messages of restarting workers, wherever the coordinator reads worker
+ * messages; true when m was one of them (consumed). */
+static bool restart_msg(coord *c, uint32_t u, const vr_msg *m)
+{
+    worker *w = &c->w[u];
+    if (m->type == VR_MSG_HELLO && w->restarting) {
+        rejoin(c, u, m);
+        return true;
+    }
+    if (w->adopting && m->type == VR_MSG_PONG) {
+        if (m->turn == c->turn)
+            back(c, u);
+        return true;
+    }
+    if (w->adopting && m->type == VR_MSG_FAIL) {
+        fail(c, "worker u%u cannot roll forward to the committed turn %" PRIu64 ": %s", u, c->turn, m->text);
+        return true;
+    }
+    return w->restarting; /* strays of a process that is not back yet */
+}
+
 /* ---- liveness ---------------------------------------------------------------- */
 
 static void reap(coord *c)
@@ -1049,8 +1202,7 @@ static void reap(coord *c)
             bool clean = c->stop && !c->in_turn && WIFEXITED(st) && WEXITSTATUS(st) == 0;
             publish_worker(c, u, clean ? "stopped" : "dead", w->died);
             if (!c->stop || c->in_turn)
-                fail(c, "worker u%u (pid %d) %s at turn %" PRIu64 "%s", u, (int)pid, w->died, c->turn,
-                     c->in_turn ? " while computing the next turn" : "");
+                lose_worker(c, u, w->died);
         }
     }
 }
@@ -1084,12 +1236,12 @@ static void check_idle_workers(coord *c)
             vr_cluster_write_begin(c->cl);
             vr_cluster_universe(c->cl, u)->status = VR_WORKER_HUNG;
             vr_cluster_write_end(c->cl);
-            fail(c, "worker u%u (pid %d) has not answered for %.1f s; it is hung; killing it", u,
-                 (int)c->w[u].pid, (double)(now - c->w[u].last_seen) / 1e9);
             char why[128];
-            snprintf(why, sizeof why, "no answer for %.1f s; killed", (double)(now - c->w[u].last_seen) / 1e9);
+            snprintf(why, sizeof why, "has not answered for %.1f s (hung); killed",
+                     (double)(now - c->w[u].last_seen) / 1e9);
             publish_worker(c, u, "hung", why);
             kill_hung(c, u);
+            lose_worker(c, u, why);
         }
 }
 
@@ -1200,39 +1352,47 @@ static int run_turn(coord *c)
 {
     uint64_t n = c->turn + 1, t0 = now_ns();
     uint64_t deadline = t0 + (uint64_t)(c->o.worker_timeout * 1e9);
-    uint32_t done = 0;
     c->in_turn = true;
     for (uint32_t u = 0; u < c->o.universes; u++) {
-        static vr_msg m;
-        memset(&m, 0, sizeof m);
-        m.type = VR_MSG_TURN, m.turn = n, m.seed = c->o.seed;
-        c->w[u].done = false;
-        c->w[u].nsent = m.ncmds = take_commands(c, u, m.cmds);
-        memcpy(c->w[u].sent, m.cmds, m.ncmds * sizeof *m.cmds);
-        send_worker(c, u, &m);
+        worker *w = &c->w[u];
+        w->done = w->replayed = false;
+        w->nsent = take_commands(c, u, w->sent); /* in accepted order, whoever is up */
+        if (w->alive && !w->restarting && !w->adopting)
+            send_turn(c, u, n); /* one coming back gets it when it is back */
     }
-    while (done < c->o.universes) {
+    for (;;) {
+        uint32_t done = 0;
+        for (uint32_t u = 0; u < c->o.universes; u++)
+            done += c->w[u].done;
+        if (done == c->o.universes)
+            break;
         if (got_signal || c->failed) {
             c->in_turn = false;
             return -EINTR;
         }
         uint64_t now = now_ns();
+        if (c->restart_deadline > deadline)
+            deadline = c->restart_deadline;
         if (now > deadline) {
-            for (uint32_t u = 0; u < c->o.universes; u++)
-                if (!c->w[u].done) {
-                    vr_cluster_write_begin(c->cl);
-                    vr_cluster_universe(c->cl, u)->status = VR_WORKER_HUNG;
-                    vr_cluster_write_end(c->cl);
-                    fail(c, "worker u%u (pid %d) did not answer TURN %" PRIu64 " within %.1f s; killing it", u,
-                         (int)c->w[u].pid, n, c->o.worker_timeout);
-                    char why[128];
-                    snprintf(why, sizeof why, "no answer to TURN %" PRIu64 " within %.1f s; killed", n,
-                             c->o.worker_timeout);
-                    publish_worker(c, (uint32_t)u, "hung", why);
-                    kill_hung(c, u);
-                }
-            c->in_turn = false;
-            return -VR_ETIMEOUT;
+            for (uint32_t u = 0; u < c->o.universes && !c->failed; u++) {
+                worker *w = &c->w[u];
+                if (w->done)
+                    continue;
+                char why[160];
+                snprintf(why, sizeof why, "did not %s within %.1f s; killed",
+                         w->restarting ? "say HELLO after its restart"
+                         : w->adopting ? "answer ADOPT" : "answer TURN", c->o.worker_timeout);
+                set_status(c, u, VR_WORKER_HUNG);
+                publish_worker(c, u, "hung", why);
+                kill_hung(c, u);
+                lose_worker(c, u, why);
+            }
+            if (c->failed) {
+                c->in_turn = false;
+                return -VR_ETIMEOUT;
+            }
+            deadline = now_ns() + (uint64_t)(c->o.worker_timeout * 1e9);
+            continue;
         }
         long ms = (long)((deadline - now) / 1000000) + 1;
         bool ready;
@@ -1242,15 +1402,25 @@ static int run_turn(coord *c)
         vr_msg m;
         int u;
         while ((u = recv_worker(c, &m)) >= 0) {
-            if (m.type == VR_MSG_DONE && m.turn == n && !c->w[u].done) {
-                c->w[u].done = true;
-                c->w[u].hash = m.hash;
-                c->w[u].entities = m.entities;
-                c->w[u].turn_ns = m.turn_ns;
-                memcpy(c->w[u].metrics, m.metrics, sizeof m.metrics);
+            worker *w = &c->w[u];
+            if (restart_msg(c, (uint32_t)u, &m))
+                continue;
+            if (m.type == VR_MSG_DONE && m.turn == n && !w->done) {
+                if (w->replayed && m.hash != w->done_hash) {
+                    fail(c, "worker u%d replayed turn %" PRIu64 " after its restart with hash %016" PRIx64
+                         ", but computed it first with %016" PRIx64 ": determinism is broken", u, n, m.hash,
+                         w->done_hash);
+                    c->in_turn = false;
+                    return -VR_EWORKER;
+                }
+                w->done = true;
+                w->hash = m.hash;
+                w->entities = m.entities;
+                w->turn_ns = m.turn_ns;
+                memcpy(w->metrics, m.metrics, sizeof m.metrics);
                 record_results(c, (uint32_t)u, &m);
-                vr_xfer_record(c->xfer, (uint32_t)u, n, m.portal, m.nportal);
-                done++;
+                w->nportal = m.nportal < VR_PORTAL_STATS_MAX ? m.nportal : VR_PORTAL_STATS_MAX;
+                memcpy(w->portal, m.portal, w->nportal * sizeof *w->portal);
             } else if (m.type == VR_MSG_FAIL) {
                 fail(c, "worker u%d failed turn %" PRIu64 ": %s", u, m.turn, m.text);
                 publish_worker(c, (uint32_t)u, "failed", m.text);
@@ -1259,6 +1429,9 @@ static int run_turn(coord *c)
             }
         }
     }
+    /* the portal traffic of the turn, once per universe however often it was computed */
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        vr_xfer_record(c->xfer, u, n, c->w[u].portal, c->w[u].nportal);
     broadcast(c, VR_MSG_COMMIT, n);
     vr_xfer_check(c->xfer, n, portal_violation, c);
     uint64_t hashes[1024], ents = 0;
@@ -1282,6 +1455,9 @@ static int run_turn(coord *c)
 #include "metrics.def"
 #undef VR_METRIC
         r->m_portal_violations = c->pviolations ? c->pviolations[u] : 0;
+        r->m_restarts = c->w[u].restarts;
+        if (c->w[u].restarting || c->w[u].adopting)
+            r->status = VR_WORKER_STARTING;
     }
     h->committed_turn = n;
     h->cluster_hash = c->cluster_hash;
@@ -1598,7 +1774,9 @@ int main(int argc, char **argv)
                 vr_msg m;
                 int u;
                 while ((u = recv_worker(&c, &m)) >= 0)
-                    if (m.type == VR_MSG_FAIL) {
+                    if (restart_msg(&c, (uint32_t)u, &m))
+                        continue;
+                    else if (m.type == VR_MSG_FAIL) {
                         fail(&c, "worker u%d reported: %s", u, m.text);
                         publish_worker(&c, (uint32_t)u, "failed", m.text);
                     }

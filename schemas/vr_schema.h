@@ -15,7 +15,7 @@
 
 /* Layout of shared-memory segments (headers, directories, buffers).  Bump on
  * any change to a struct in shm/vr_shm.h. */
-#define VR_LAYOUT_VERSION 4u /* 3: event endpoints in the cluster segment; 4: portal metrics */
+#define VR_LAYOUT_VERSION 5u /* 3: event endpoints in the cluster segment; 4: portal metrics; 5: restarts metric */
 /* Worker and command protocol (messages.def and the command map keys).
  * 2: TURN carries the turn's user commands, DONE their results. */
 #define VR_WIRE_VERSION 2u

@@ -26,6 +26,7 @@ static const char *fields_of(int type)
     case VR_MSG_PING:   return "";
     case VR_MSG_PONG:   return "t";
     case VR_MSG_RESEND: return "ut";      /* destination universe, turn */
+    case VR_MSG_ADOPT:  return "th";      /* turn, hash */
     default:            return NULL;
     }
 }

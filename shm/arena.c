@@ -324,6 +324,41 @@ uint64_t vr_arena_hash(const vr_arena *a)
     return XXH3_64bits_digest(&state);
 }
 
+int vr_arena_computed(vr_arena *a, uint64_t turn, uint64_t hash)
+{
+    if (!a->m.writable || a->work == VR_NO_BUFFER)
+        return -EROFS;
+    vr_bufhdr *b = buf(a, a->work);
+    b->hash = hash;
+    atomic_thread_fence(memory_order_release);
+    b->turn = turn;
+    return 0;
+}
+
+int vr_arena_adopt(vr_arena *a, uint64_t turn, uint64_t hash)
+{
+    if (!a->m.writable)
+        return -EROFS;
+    uint32_t pub = atomic_load_explicit(&a->h->published, memory_order_acquire);
+    if (pub == VR_NO_BUFFER)
+        return -VR_ENOADOPT;
+    const vr_bufhdr *p = buf(a, pub);
+    uint32_t w = 1 - pub;
+    vr_bufhdr *b = buf(a, w);
+    if (p->turn + 1 != turn || b->turn != turn || (hash && b->hash != hash))
+        return -VR_ENOADOPT;
+    a->work = w;
+    if (vr_arena_hash(a) != b->hash) { /* marked computed, but not what was computed */
+        a->work = VR_NO_BUFFER;
+        return -VR_ENOADOPT;
+    }
+    uint64_t s = atomic_load_explicit(&b->seq, memory_order_relaxed);
+    if (!(s & 1)) /* died between the two stores of publish: odd again first */
+        atomic_store_explicit(&b->seq, s + 1, memory_order_relaxed);
+    atomic_store(&a->h->writer_pid, (int32_t)getpid());
+    return vr_arena_publish(a, turn, b->hash);
+}
+
 int vr_arena_publish(vr_arena *a, uint64_t turn, uint64_t hash)
 {
     if (!a->m.writable || a->work == VR_NO_BUFFER)

@@ -189,6 +189,18 @@ uint64_t vr_arena_hash(const vr_arena *a);
  * this, readers see the new turn. */
 int vr_arena_publish(vr_arena *a, uint64_t turn, uint64_t hash);
 
+/* Marks the buffer being written as holding the complete computed `turn`
+ * with `hash` (still unpublished), so that a worker restarted after it died
+ * between computing and publishing can adopt it (vr_arena_adopt). */
+int vr_arena_computed(vr_arena *a, uint64_t turn, uint64_t hash);
+
+/* Publishes the unpublished buffer as `turn` if it was marked computed for
+ * `turn` (the published turn + 1), its contents still hash to the marked
+ * hash, and that hash is `hash` (0: any).  -VR_ENOADOPT otherwise (nothing
+ * changes).  Used when the cluster committed a turn this worker computed
+ * but did not live to publish. */
+int vr_arena_adopt(vr_arena *a, uint64_t turn, uint64_t hash);
+
 /* Turn and hash of the published buffer; -VR_ENOTYET when none. */
 int vr_arena_published(const vr_arena *a, uint64_t *turn, uint64_t *hash);
 

@@ -36,6 +36,9 @@
 #include <zmq.h>
 
 static volatile sig_atomic_t stop_flag;
+/* VR_TEST_TURN_DELAY_MS (tests only): sleep this long at the start of each
+ * turn, so that a test's kills land in the middle of turns. */
+static unsigned test_delay_ms;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 static uint64_t now_ns(void)
@@ -233,6 +236,8 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
                 break;
             }
             uint64_t t0 = now_ns();
+            if (test_delay_ms) /* test-only: a turn that takes real time, so kills land mid-turn */
+                usleep((useconds_t)test_delay_ms * 1000u);
             vr_turn_stats st;
             memset(&d, 0, sizeof d);
             memset(&st, 0, sizeof st);
@@ -245,6 +250,7 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
             }
             pending = m.turn;
             pending_hash = vr_arena_hash(arena);
+            vr_arena_computed(arena, m.turn, pending_hash); /* adoptable if this process dies now */
             have_pending = true;
             d.type = VR_MSG_DONE, d.turn = m.turn, d.hash = pending_hash;
             d.entities = st.entities, d.turn_ns = now_ns() - t0;
@@ -254,6 +260,13 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
             break;
         }
         case VR_MSG_COMMIT:
+            if (!have_pending && m.turn == pub_turn + 1) {
+                /* sent to the process this one replaced, before the
+                 * coordinator saw the HELLO: it answers with ADOPT */
+                fprintf(stderr, "vr-worker u%u: COMMIT %llu meant for the previous process ignored\n",
+                        o->universe, (unsigned long long)m.turn);
+                break;
+            }
             if (!have_pending || m.turn != pending) {
                 char t[64];
                 snprintf(t, sizeof t, "%llu", (unsigned long long)m.turn);
@@ -270,6 +283,24 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
             send_msg(sock, &p);
             break;
         }
+        case VR_MSG_ADOPT: /* committed while this worker was down: publish what it had computed */
+            if (have_pending) {
+                fail(sock, m.turn, -VR_EBADARG, "ADOPT while a computed turn waits for its COMMIT%s", "");
+                break;
+            }
+            rc = vr_arena_adopt(arena, m.turn, m.hash);
+            if (rc) {
+                char t[64];
+                snprintf(t, sizeof t, "%llu (published %llu)", (unsigned long long)m.turn, (unsigned long long)pub_turn);
+                fail(sock, m.turn, rc, "cannot adopt turn %s", t);
+                break;
+            }
+            vr_plink_commit(pl, m.turn);
+            {
+                vr_msg p = {.type = VR_MSG_PONG, .turn = m.turn};
+                send_msg(sock, &p);
+            }
+            break;
         case VR_MSG_RESEND: /* a peer restarted: it needs this turn's batches again */
             vr_plink_resend(pl, m.universe, m.turn);
             break;
@@ -332,6 +363,9 @@ int main(int argc, char **argv)
         if (getppid() != o.parent)
             return 1;
     }
+    const char *delay = getenv("VR_TEST_TURN_DELAY_MS");
+    if (delay && *delay)
+        test_delay_ms = (unsigned)strtoul(delay, NULL, 10);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);

@@ -20,7 +20,7 @@ from __future__ import annotations
 import struct
 
 #: The layout version this bridge reads (VR_LAYOUT_VERSION of schemas/vr_schema.h).
-LAYOUT_VERSION = 4
+LAYOUT_VERSION = 5
 
 MAGIC_ARENA = 0x414E455241525600    # VR_MAGIC_ARENA, "\0VRARENA" read little-endian
 MAGIC_CLUSTER = 0x5254534C43525600  # VR_MAGIC_CLUSTER, "\0VRCLSTR"
