@@ -1150,6 +1150,8 @@ static void rejoin(coord *c, uint32_t u, const vr_msg *m)
     if (m->turn == c->turn) {
         back(c, u);
     } else if (m->turn + 1 == c->turn) {
+        logf_("worker u%u (pid %d) found turn %" PRIu64 " published; rolling forward: ADOPT of its computed turn %"
+              PRIu64, u, (int)w->pid, m->turn, c->turn);
         vr_msg a = {.type = VR_MSG_ADOPT, .turn = c->turn, .hash = r->state_hash};
         w->adopting = true;
         send_worker(c, u, &a);

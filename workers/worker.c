@@ -39,6 +39,24 @@ static volatile sig_atomic_t stop_flag;
 /* VR_TEST_TURN_DELAY_MS (tests only): sleep this long at the start of each
  * turn, so that a test's kills land in the middle of turns. */
 static unsigned test_delay_ms;
+/* VR_TEST_DIE_AFTER_DONE=U:T:FILE (tests only): worker U dies (SIGKILL) right
+ * after sending DONE of turn T, before any COMMIT, unless FILE exists (it is
+ * created first, so the restarted process lives).  Exercises roll-forward. */
+static void test_die_after_done(uint32_t u, uint64_t turn)
+{
+    const char *k = getenv("VR_TEST_DIE_AFTER_DONE");
+    unsigned ku;
+    unsigned long long kt;
+    char file[256];
+    if (!k || sscanf(k, "%u:%llu:%255s", &ku, &kt, file) != 3 || ku != u || kt != turn)
+        return;
+    if (access(file, F_OK) == 0)
+        return;
+    FILE *f = fopen(file, "w");
+    if (f)
+        fclose(f);
+    raise(SIGKILL);
+}
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 static uint64_t now_ns(void)
@@ -257,6 +275,7 @@ static int serve(const wopts *o, vr_arena *arena, vr_sim *sim, void *sock, void 
             d.nresults = m.ncmds;
             memcpy(d.metrics, st.m, sizeof d.metrics);
             send_msg(sock, &d);
+            test_die_after_done(o->universe, m.turn);
             break;
         }
         case VR_MSG_COMMIT:
