@@ -63,6 +63,8 @@ typedef struct opts {
     uint64_t seed;
     uint64_t turns; /* 0 = until stopped */
     bool plan_only, reclaim, paused, quiet, hold;
+    bool resume;            /* --resume NAME: continue the arenas a dead coordinator left */
+    const char *world_opt;  /* the last option given that shapes the world (refused with --resume) */
     double worker_timeout;
     uint32_t max_restarts; /* per universe; 0: a lost worker stops the cluster */
     const char *topology, *cmd_endpoint, *worker_bin, *hash_log;
@@ -210,6 +212,8 @@ static void usage(FILE *f)
 "      --mode OCTAL         permissions of the segments (default 0600)\n"
 "      --max-restarts N     restarts of each universe's worker before the cluster stops\n"
 "                           (default 3; 0: a lost worker stops the cluster)\n"
+"      --resume NAME        continue cluster NAME from the arenas its killed coordinator\n"
+"                           left in /dev/shm (world options come from the dead run)\n"
 "      --hash-log FILE      append \"TURN CLUSTER_HASH U0_HASH U1_HASH ...\" per committed turn\n"
 "      --worker-bin PATH    vr-worker executable (default: next to vr-coordinator)\n"
 "      --portals SPEC       portal network: default (a ring: u -> u+1), off, or NAME=FILE[,NAME=FILE...]\n"
@@ -241,7 +245,7 @@ static int parse_opts(opts *o, int argc, char **argv)
                 .max_restarts = 3, .mode = 0600, .sc = {.systems = 256, .fleets = 4096, .factions = 4}};
     enum { O_SYSTEMS = 256, O_FLEETS, O_FACTIONS, O_PAUSED, O_HOLD, O_PLAN, O_TOPO, O_PIN,
            O_RECLAIM, O_CMD, O_WT, O_MODE, O_BIN, O_HASHLOG, O_CONTENT, O_PORTALS, O_UNAMES,
-           O_RESTARTS };
+           O_RESTARTS, O_RESUME };
     static const struct option lo[] = {
         {"name", 1, 0, 'n'}, {"universes", 1, 0, 'u'}, {"seed", 1, 0, 's'}, {"turns", 1, 0, 't'},
         {"systems", 1, 0, O_SYSTEMS}, {"fleets", 1, 0, O_FLEETS}, {"factions", 1, 0, O_FACTIONS},
@@ -249,12 +253,17 @@ static int parse_opts(opts *o, int argc, char **argv)
         {"topology", 1, 0, O_TOPO}, {"pin", 1, 0, O_PIN}, {"reclaim", 0, 0, O_RECLAIM},
         {"cmd-endpoint", 1, 0, O_CMD}, {"worker-timeout", 1, 0, O_WT}, {"mode", 1, 0, O_MODE},
         {"worker-bin", 1, 0, O_BIN}, {"hash-log", 1, 0, O_HASHLOG}, {"content", 1, 0, O_CONTENT}, {"portals", 1, 0, O_PORTALS},
-        {"universe-names", 1, 0, O_UNAMES}, {"max-restarts", 1, 0, O_RESTARTS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"universe-names", 1, 0, O_UNAMES}, {"max-restarts", 1, 0, O_RESTARTS},
+        {"resume", 1, 0, O_RESUME}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     uint64_t v;
     while ((ch = getopt_long(argc, argv, "n:u:s:t:qh", lo, NULL)) != -1) {
+        if (ch == 'u' || ch == 's' || ch == O_SYSTEMS || ch == O_FLEETS || ch == O_FACTIONS || ch == O_CONTENT ||
+            ch == O_PORTALS || ch == O_UNAMES)
+            o->world_opt = argv[optind - 1][0] == '-' || optind < 2 ? argv[optind - 1] : argv[optind - 2];
         switch (ch) {
         case 'n': o->name = optarg; break;
+        case O_RESUME: o->resume = true, o->name = optarg; break;
         case 'u':
             if (parse_u64(optarg, 1024, &v, "--universes") || v == 0)
                 return v == 0 ? (logf_("--universes must be at least 1"), 2) : 2;
@@ -1074,6 +1083,16 @@ static void handle_command(coord *c)
  * batches are exactly-once whatever the timing: the sender's outbox is in
  * its arena, receivers drop copies of a batch they have (or applied). */
 
+/* VR_TEST_COORD_DIE_AFTER_COMMIT=N (tests only): the coordinator kills
+ * itself right after broadcasting COMMIT(N), before recording it: some
+ * workers publish N, some may not, and --resume must roll them forward. */
+static void test_die_after_commit(uint64_t n)
+{
+    const char *k = getenv("VR_TEST_COORD_DIE_AFTER_COMMIT");
+    if (k && *k && strtoull(k, NULL, 10) == n)
+        raise(SIGKILL);
+}
+
 static void set_status(coord *c, uint32_t u, uint32_t status)
 {
     vr_cluster_write_begin(c->cl);
@@ -1326,7 +1345,7 @@ static int wait_hello(coord *c)
                 r->entities = m.entities;
                 r->heartbeat_ns = c->w[u].last_seen;
                 vr_cluster_write_end(c->cl);
-                if (m.turn > 0) /* resumed on a committed turn: its inbound batches are gone */
+                if (m.turn > 0 && !c->o.resume) /* on a committed turn: its inbound batches are gone */
                     portal_resend(c, (uint32_t)u);
             } else if (m.type == VR_MSG_FAIL) {
                 fail(c, "worker u%d failed to start: %s", u, m.text);
@@ -1335,6 +1354,8 @@ static int wait_hello(coord *c)
         }
     }
     c->started = true;
+    if (c->o.resume) /* resume_turns sets the turn and the hashes */
+        return 0;
     uint64_t hashes[1024];
     for (uint32_t u = 0; u < c->o.universes; u++)
         hashes[u] = c->w[u].hash;
@@ -1435,6 +1456,7 @@ static int run_turn(coord *c)
     for (uint32_t u = 0; u < c->o.universes; u++)
         vr_xfer_record(c->xfer, u, n, c->w[u].portal, c->w[u].nportal);
     broadcast(c, VR_MSG_COMMIT, n);
+    test_die_after_commit(n);
     vr_xfer_check(c->xfer, n, portal_violation, c);
     uint64_t hashes[1024], ents = 0;
     for (uint32_t u = 0; u < c->o.universes; u++)
@@ -1495,6 +1517,245 @@ static void progress(coord *c, bool force)
             tty ? "\r" : "", c->turn, c->turns_per_s, ents, c->cluster_hash,
             vr_cluster_status_name(cluster_status(c)), tty ? "   " : "\n");
     fflush(stderr);
+}
+
+/* ---- resume ------------------------------------------------------------------ */
+/* The run file $VR_RUNDIR/vr-NAME.run keeps what --resume needs to rebuild
+ * the world exactly: the cluster id and the options of the run (all but
+ * --reclaim and --hash-log).  Written once the arenas exist, removed when
+ * the coordinator stops; only a killed coordinator leaves it behind. */
+
+static void run_file(const char *name, char *out, size_t len)
+{
+    const char *rundir = getenv("VR_RUNDIR");
+    if (!rundir || !*rundir)
+        rundir = "/tmp";
+    snprintf(out, len, "%s/vr-%s.run", rundir, name);
+}
+
+static int write_run_file(coord *c, int argc, char **argv)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    run_file(c->o.name, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        logf_("cannot write %s: %s (needed by --resume)", tmp, strerror(errno));
+        return -EIO;
+    }
+    fprintf(f, "vr-coordinator run 1\ncluster_id %016" PRIx64 "\n", vr_cluster_header(c->cl)->seg.cluster_id);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--reclaim") || !strncmp(a, "--hash-log=", 11) || !strncmp(a, "--resume", 8))
+            continue;
+        if (!strcmp(a, "--hash-log")) {
+            i++;
+            continue;
+        }
+        if (!strchr(a, '\n'))
+            fprintf(f, "arg %s\n", a);
+    }
+    int bad = ferror(f);
+    if (fclose(f) || bad || rename(tmp, path)) {
+        logf_("cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Reads NAME's run file into a new argv: argv0, the saved options, then
+ * the options of this command line (later, so they win). */
+static int read_run_file(const char *name, int argc, char **argv, int *nargc, char ***nargv, uint64_t *id)
+{
+    char path[PATH_MAX];
+    run_file(name, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        logf_("--resume %s: cannot open %s: %s (is the cluster's coordinator dead, and is VR_RUNDIR the one "
+              "it was started with?)", name, path, strerror(errno));
+        return -1;
+    }
+    char **v = calloc((size_t)argc + 256, sizeof *v);
+    int n = 0;
+    if (v)
+        v[n++] = argv[0];
+    char line[4096];
+    bool head = false;
+    *id = 0;
+    while (v && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!strcmp(line, "vr-coordinator run 1"))
+            head = true;
+        else if (!strncmp(line, "cluster_id ", 11))
+            *id = strtoull(line + 11, NULL, 16);
+        else if (!strncmp(line, "arg ", 4) && n < 250)
+            v[n++] = strdup(line + 4);
+    }
+    fclose(f);
+    if (!v || !head || !*id) {
+        logf_("--resume %s: %s is not a run file this coordinator reads", name, path);
+        free(v);
+        return -1;
+    }
+    for (int i = 1; i < argc; i++)
+        v[n++] = argv[i];
+    *nargc = n;
+    *nargv = v;
+    return 0;
+}
+
+/* Whether process pid is gone (or a zombie nobody reaped yet). */
+static bool process_gone(pid_t pid)
+{
+    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+        return true;
+    char p[64], st[512];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return true;
+    size_t k = fread(st, 1, sizeof st - 1, f);
+    fclose(f);
+    st[k] = 0;
+    const char *rp = strrchr(st, ')');
+    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/* Attaches the cluster segment and the arenas a killed coordinator left. */
+static int resume_world(coord *c, uint64_t id)
+{
+    const opts *o = &c->o;
+    char why[256] = "";
+    int rc = vr_cluster_attach(&c->cl, o->name, true, why, sizeof why);
+    if (rc) {
+        logf_("--resume %s: cannot attach the cluster segment: %s", o->name, why[0] ? why : vr_strerror(rc));
+        return rc;
+    }
+    vr_cluster_hdr *h = vr_cluster_header(c->cl);
+    if (h->seg.cluster_id != id || h->nuniverses != o->universes) {
+        logf_("--resume %s: the cluster segment (id %016" PRIx64 ", %u universes) is not the run its run file "
+              "describes (id %016" PRIx64 ", %u universes)", o->name, h->seg.cluster_id, h->nuniverses, id,
+              o->universes);
+        return -VR_EBADARG;
+    }
+    if (h->coordinator_pid != (int32_t)getpid() && !process_gone(h->coordinator_pid)) {
+        logf_("--resume %s: its coordinator (pid %d) is still running", o->name, (int)h->coordinator_pid);
+        return -VR_ERUNNING;
+    }
+    /* the old workers stop by themselves once their coordinator is gone */
+    for (uint32_t u = 0; u < o->universes; u++) {
+        pid_t pid = vr_cluster_universe(c->cl, u)->worker_pid;
+        uint64_t until = now_ns() + 10000000000ull;
+        while (!process_gone(pid) && now_ns() < until)
+            usleep(20000);
+        if (!process_gone(pid)) {
+            logf_("--resume %s: worker u%u of the dead coordinator (pid %d) is still running", o->name, u, (int)pid);
+            return -VR_ERUNNING;
+        }
+    }
+    c->arenas = calloc(o->universes, sizeof *c->arenas);
+    c->w = calloc(o->universes, sizeof *c->w);
+    c->queue = calloc(MAX_QUEUED, sizeof *c->queue);
+    c->results = calloc(RESULTS, sizeof *c->results);
+    if (!c->arenas || !c->w || !c->queue || !c->results)
+        return -ENOMEM;
+    for (uint32_t u = 0; u < o->universes; u++) {
+        char seg[VR_SEGNAME_MAX];
+        vr_segname(seg, sizeof seg, o->name, (int)u);
+        rc = vr_arena_attach(&c->arenas[u], seg, true, id, why, sizeof why);
+        if (rc) {
+            logf_("--resume %s: cannot attach arena %s: %s", o->name, seg, why[0] ? why : vr_strerror(rc));
+            return rc;
+        }
+    }
+    vr_cluster_write_begin(c->cl);
+    h->coordinator_pid = (int32_t)getpid();
+    c->turn = h->committed_turn;
+    c->cluster_hash = h->cluster_hash;
+    vr_cluster_write_end(c->cl);
+    return 0;
+}
+
+/* After every resumed worker said HELLO: bring all universes to one turn.
+ * The dead coordinator may have died between its COMMIT(n) broadcast and
+ * the last worker's publish: then some arenas show n and the others n - 1
+ * with n computed (their DONE was in, or there would be no COMMIT), which
+ * they adopt.  Roll-forward only: a published turn is never undone. */
+static int resume_turns(coord *c)
+{
+    uint32_t nu = c->o.universes;
+    uint64_t top = 0, *pub = calloc(nu, sizeof *pub);
+    if (!pub)
+        return -ENOMEM;
+    for (uint32_t u = 0; u < nu; u++) {
+        vr_arena_published(c->arenas[u], &pub[u], NULL);
+        if (pub[u] > top)
+            top = pub[u];
+    }
+    c->turn = top;
+    for (uint32_t u = 0; u < nu && !c->failed; u++) {
+        if (pub[u] == top)
+            continue;
+        if (pub[u] + 1 != top) {
+            fail(c, "--resume: universe %u is at turn %" PRIu64 " and another at %" PRIu64 "; cannot continue", u,
+                 pub[u], top);
+            break;
+        }
+        logf_("universe %u published turn %" PRIu64 "; the dead coordinator committed turn %" PRIu64
+              ": rolling forward (ADOPT)", u, pub[u], top);
+        vr_msg a = {.type = VR_MSG_ADOPT, .turn = top, .hash = 0};
+        c->w[u].adopting = true;
+        send_worker(c, u, &a);
+    }
+    free(pub);
+    uint64_t deadline = now_ns() + (uint64_t)(c->o.worker_timeout * 1e9);
+    for (;;) {
+        uint32_t waiting = 0;
+        for (uint32_t u = 0; u < nu; u++)
+            waiting += c->w[u].adopting;
+        if (!waiting || c->failed)
+            break;
+        if (now_ns() > deadline || got_signal) {
+            fail(c, "--resume: %u universe%s did not answer ADOPT", waiting, waiting == 1 ? "" : "s");
+            break;
+        }
+        bool ready;
+        poll_once(c, 100, &ready);
+        vr_msg m;
+        int u;
+        while (ready && (u = recv_worker(c, &m)) >= 0) {
+            if (!c->w[u].adopting)
+                continue;
+            if (m.type == VR_MSG_PONG && m.turn == top)
+                c->w[u].adopting = false;
+            else if (m.type == VR_MSG_FAIL)
+                fail(c, "--resume: universe %d cannot roll forward to turn %" PRIu64 ": %s", u, top, m.text);
+        }
+    }
+    if (c->failed)
+        return -VR_EWORKER;
+    uint64_t hashes[1024];
+    vr_cluster_hdr *h = vr_cluster_header(c->cl);
+    vr_cluster_write_begin(c->cl);
+    for (uint32_t u = 0; u < nu; u++) {
+        vr_arena_published(c->arenas[u], NULL, &c->w[u].hash);
+        hashes[u] = c->w[u].hash;
+        vr_urec *r = vr_cluster_universe(c->cl, u);
+        r->committed_turn = top;
+        r->state_hash = c->w[u].hash;
+        r->status = VR_WORKER_READY;
+    }
+    c->cluster_hash = vr_cluster_hash(hashes, nu);
+    h->committed_turn = top;
+    h->cluster_hash = c->cluster_hash;
+    vr_cluster_write_end(c->cl);
+    for (uint32_t u = 0; u < nu; u++) /* everyone's inbound batches of `top` again */
+        portal_resend(c, u);
+    log_hashes(c);
+    logf_("cluster \"%s\" resumed at turn %" PRIu64 " (cluster hash %016" PRIx64 ")", c->o.name, top,
+          c->cluster_hash);
+    return 0;
 }
 
 /* ---- shutdown ------------------------------------------------------------------ */
@@ -1571,6 +1832,9 @@ static void teardown(coord *c)
         vr_arena_detach(&c->arenas[u]);
     vr_cluster_detach(&c->cl);
     vr_shm_remove_all(c->o.name);
+    char rf[PATH_MAX];
+    run_file(c->o.name, rf, sizeof rf);
+    unlink(rf);
     free(c->arenas);
     free(c->w);
     free(c->queue);
@@ -1628,12 +1892,29 @@ static int open_sockets(coord *c)
     return 0;
 }
 
+static char **rargv; /* --resume: the options of the dead run, kept for the whole run */
+
 int main(int argc, char **argv)
 {
     coord c = {0};
     int rc = parse_opts(&c.o, argc, argv);
     if (rc)
         return rc;
+    uint64_t resume_id = 0;
+    if (c.o.resume) { /* the world of the dead run, then this command line's other options */
+        if (c.o.world_opt) {
+            logf_("--resume %s continues the world of the dead run; %s cannot be given with it", c.o.name,
+                  c.o.world_opt);
+            return 2;
+        }
+        int rargc = 0;
+        if (read_run_file(c.o.name, argc, argv, &rargc, &rargv, &resume_id))
+            return 1;
+        optind = 0; /* glibc: start getopt afresh */
+        if ((rc = parse_opts(&c.o, rargc, rargv)))
+            return rc;
+        c.o.resume = true;
+    }
     make_endpoints(&c);
 
     /* content: validate it here, before anything starts, so a broken pack
@@ -1722,7 +2003,7 @@ int main(int argc, char **argv)
     if (!c.plan.thissystem)
         logf_("topology is not this machine: workers will report binding, not apply it");
 
-    if (check_stale(&c.o)) {
+    if (!c.o.resume && check_stale(&c.o)) {
         vr_plan_fini(&c.plan);
         drop_content(&c.o);
         return 1;
@@ -1733,13 +2014,27 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     c.paused = c.o.paused;
-    if (c.o.hash_log && !(c.hash_log = fopen(c.o.hash_log, "w"))) {
+    if (c.o.hash_log && !(c.hash_log = fopen(c.o.hash_log, c.o.resume ? "a" : "w"))) {
         logf_("--hash-log %s: %s", c.o.hash_log, strerror(errno));
         vr_plan_fini(&c.plan);
         drop_content(&c.o);
         return 1;
     }
-    rc = create_world(&c);
+    if (c.o.resume) {
+        rc = resume_world(&c, resume_id);
+        if (rc) { /* not ours: leave every segment as it is */
+            for (uint32_t u = 0; c.arenas && u < c.o.universes; u++)
+                vr_arena_detach(&c.arenas[u]);
+            vr_cluster_detach(&c.cl);
+            vr_plan_fini(&c.plan);
+            drop_content(&c.o);
+            return 1;
+        }
+    } else {
+        rc = create_world(&c);
+        if (rc == 0)
+            rc = write_run_file(&c, argc, argv);
+    }
     drop_content(&c.o);
     /* spawn before any ZeroMQ context exists in this process */
     for (uint32_t u = 0; rc == 0 && u < c.o.universes; u++)
@@ -1748,6 +2043,8 @@ int main(int argc, char **argv)
         rc = open_sockets(&c);
     if (rc == 0)
         rc = wait_hello(&c);
+    if (rc == 0 && c.o.resume)
+        rc = resume_turns(&c);
     if (rc) {
         teardown(&c);
         return c.failed ? 3 : 1;
