@@ -100,6 +100,7 @@ typedef struct worker {
     uint32_t restarts;                /* times this universe's worker was restarted */
     bool restarting, adopting;        /* spawned again, no HELLO yet / ADOPT sent, no PONG yet */
     bool replayed;                    /* its DONE of the turn in progress is a replay: compare */
+    bool resend;                      /* came back: peers re-send their batches after the next COMMIT */
     uint64_t done_hash;               /* the DONE hash a replay must equal */
     uint32_t nportal;                 /* portal traffic of its DONE, recorded at COMMIT */
     vr_portal_stat portal[VR_PORTAL_STATS_MAX];
@@ -523,7 +524,7 @@ static int send_worker(coord *c, uint32_t u, const vr_msg *m)
     if (zmq_send(c->wsock, id, (size_t)idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(c->wsock, buf, (size_t)n, ZMQ_DONTWAIT) < 0) {
         int e = errno;
-        if (c->w[u].alive && !c->stop)
+        if (c->w[u].alive && !c->w[u].restarting && !c->stop)
             logf_("send %s to worker u%u: %s", vr_msg_name(m->type), u, zmq_strerror(e));
         return -e;
     }
@@ -625,7 +626,7 @@ static void portal_violation(void *arg, uint32_t src, uint32_t dst, const char *
 static void portal_resend(coord *c, uint32_t u)
 {
     for (uint32_t p = 0; c->o.net && p < c->o.universes; p++) {
-        if (!vr_portal_net_peers(c->o.net, p, u) || !c->w[p].alive)
+        if (!vr_portal_net_peers(c->o.net, p, u) || !c->w[p].alive || c->w[p].restarting)
             continue;
         vr_msg m = {.type = VR_MSG_RESEND, .universe = u, .turn = c->turn};
         send_worker(c, p, &m);
@@ -1146,6 +1147,9 @@ static void back(coord *c, uint32_t u)
     logf_("worker u%u (pid %d) is back at turn %" PRIu64, u, (int)w->pid, c->turn);
     publish_worker(c, u, "restarted", "back at the committed turn");
     portal_resend(c, u);
+    /* batches its peers sent during the turn in progress may have reached
+     * the dead process: once that turn commits they are sent again */
+    w->resend = true;
     if (c->in_turn) {
         if (w->done) { /* the dead process had answered: the replay must agree */
             w->replayed = true;
@@ -1402,7 +1406,7 @@ static int run_turn(coord *c)
                 if (w->done)
                     continue;
                 char why[160];
-                snprintf(why, sizeof why, "did not %s within %.1f s; killed",
+                snprintf(why, sizeof why, "did not %s within %.1f s (hung); killed",
                          w->restarting ? "say HELLO after its restart"
                          : w->adopting ? "answer ADOPT" : "answer TURN", c->o.worker_timeout);
                 set_status(c, u, VR_WORKER_HUNG);
@@ -1457,6 +1461,13 @@ static int run_turn(coord *c)
         vr_xfer_record(c->xfer, u, n, c->w[u].portal, c->w[u].nportal);
     broadcast(c, VR_MSG_COMMIT, n);
     test_die_after_commit(n);
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        if (c->w[u].resend && !c->w[u].restarting) {
+            c->w[u].resend = false;
+            c->turn = n; /* portal_resend asks for the batches of c->turn */
+            portal_resend(c, u);
+            c->turn = n - 1;
+        }
     vr_xfer_check(c->xfer, n, portal_violation, c);
     uint64_t hashes[1024], ents = 0;
     for (uint32_t u = 0; u < c->o.universes; u++)
@@ -1479,7 +1490,7 @@ static int run_turn(coord *c)
 #include "metrics.def"
 #undef VR_METRIC
         r->m_portal_violations = c->pviolations ? c->pviolations[u] : 0;
-        r->m_restarts = c->w[u].restarts;
+        r->m_restarts = c->w[u].metrics[VR_M_restarts] = c->w[u].restarts;
         if (c->w[u].restarting || c->w[u].adopting)
             r->status = VR_WORKER_STARTING;
     }
