@@ -2039,6 +2039,12 @@ int main(int argc, char **argv)
             vr_cluster_detach(&c.cl);
             vr_plan_fini(&c.plan);
             drop_content(&c.o);
+            free(c.arenas), free(c.w), free(c.queue), free(c.results);
+            free(c.pendpoints), free(c.pviolations);
+            vr_xfer_destroy(&c.xfer);
+            vr_portal_net_destroy(&c.o.net);
+            if (c.hash_log)
+                fclose(c.hash_log);
             return 1;
         }
     } else {
