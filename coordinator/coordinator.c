@@ -1798,6 +1798,18 @@ static void stop_workers(coord *c)
     }
 }
 
+/* The portal network, its endpoints and the audit (idempotent). */
+static void free_portals(coord *c)
+{
+    free(c->pendpoints);
+    free(c->pviolations);
+    c->pendpoints = NULL;
+    c->pviolations = NULL;
+    vr_xfer_destroy(&c->xfer);
+    vr_portal_net_destroy(&c->o.net);
+    c->o.sc.portals = NULL;
+}
+
 static void teardown(coord *c)
 {
     bool was_stopping = c->stop;
@@ -1835,10 +1847,7 @@ static void teardown(coord *c)
         worker_portal_endpoint(c, u, ep, sizeof ep);
         unlink(ep + 6);
     }
-    free(c->pendpoints);
-    free(c->pviolations);
-    vr_xfer_destroy(&c->xfer);
-    vr_portal_net_destroy(&c->o.net);
+    free_portals(c);
     for (uint32_t u = 0; c->arenas && u < c->o.universes; u++)
         vr_arena_detach(&c->arenas[u]);
     vr_cluster_detach(&c->cl);
@@ -1960,6 +1969,7 @@ int main(int argc, char **argv)
         if (rc) {
             logf_("--portals %s: %s", c.o.portals ? c.o.portals : "default", perr[0] ? perr : vr_strerror(rc));
             drop_content(&c.o);
+            free_portals(&c);
             return 1;
         }
         c.o.portal_hash = vr_portal_net_hash(c.o.net);
@@ -1969,6 +1979,8 @@ int main(int argc, char **argv)
         c.pviolations = calloc(c.o.universes, sizeof *c.pviolations);
         if (!c.pendpoints || !c.pviolations || vr_xfer_new(&c.xfer, c.o.universes)) {
             logf_("out of memory");
+            drop_content(&c.o);
+            free_portals(&c);
             return 1;
         }
         for (uint32_t u = 0; u < c.o.universes; u++) {
@@ -1985,6 +1997,7 @@ int main(int argc, char **argv)
     if (vr_topology_load(&topo, c.o.topology, err, sizeof err)) {
         logf_("%s", err);
         drop_content(&c.o);
+        free_portals(&c);
         return 1;
     }
     uint64_t *sizes = calloc(c.o.universes, sizeof *sizes);
@@ -2001,12 +2014,14 @@ int main(int argc, char **argv)
     if (rc) {
         logf_("cannot make a placement plan: %s", vr_strerror(rc));
         drop_content(&c.o);
+        free_portals(&c);
         return 1;
     }
     if (c.o.plan_only) {
         vr_plan_print(&c.plan, stdout);
         vr_plan_fini(&c.plan);
         drop_content(&c.o);
+        free_portals(&c);
         return 0;
     }
     if (!c.o.quiet)
@@ -2017,6 +2032,7 @@ int main(int argc, char **argv)
     if (!c.o.resume && check_stale(&c.o)) {
         vr_plan_fini(&c.plan);
         drop_content(&c.o);
+        free_portals(&c);
         return 1;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -2029,6 +2045,7 @@ int main(int argc, char **argv)
         logf_("--hash-log %s: %s", c.o.hash_log, strerror(errno));
         vr_plan_fini(&c.plan);
         drop_content(&c.o);
+        free_portals(&c);
         return 1;
     }
     if (c.o.resume) {
