@@ -49,6 +49,8 @@ extern char **environ;
 
 static volatile sig_atomic_t got_signal;
 static void on_signal(int sig) { got_signal = sig; }
+/* SIGCHLD only interrupts zmq_poll, so a dead worker is reaped at once */
+static void on_child(int sig) { (void)sig; }
 
 static uint64_t now_ns(void)
 {
@@ -2039,6 +2041,8 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction sc = {.sa_handler = on_child, .sa_flags = SA_NOCLDSTOP};
+    sigaction(SIGCHLD, &sc, NULL);
 
     c.paused = c.o.paused;
     if (c.o.hash_log && !(c.hash_log = fopen(c.o.hash_log, c.o.resume ? "a" : "w"))) {
