@@ -96,6 +96,7 @@ int vr_snapshot_write(const char *path, vr_arena *const *arenas, uint32_t n, con
     h.systems = info->systems, h.fleets = info->fleets, h.factions = info->factions;
     h.content_hash = info->content_hash;
     h.portal_hash = info->portal_hash;
+    h.next_ticket = info->next_ticket;
     h.created_unix_ns = now_unix_ns();
     copy_str(h.cluster_name, sizeof h.cluster_name, info->cluster_name);
     copy_str(h.content_dir, sizeof h.content_dir, info->content_dir);

@@ -50,7 +50,8 @@ typedef struct vr_snap_hdr {
     uint64_t content_hash;
     uint64_t portal_hash;
     uint64_t created_unix_ns;
-    uint64_t reserved[16];
+    uint64_t next_ticket;     /* the coordinator's last command ticket (tickets are in the hash) */
+    uint64_t reserved[15];
     char cluster_name[64];
     char content_dir[1024];   /* "" = built-in content */
     char portals[1024];       /* --portals spec; "" = default */
@@ -73,7 +74,7 @@ _Static_assert(sizeof(vr_snap_urec) == 64, "frozen for VR_SNAPSHOT_VERSION 1");
 typedef struct vr_snap_info {
     uint64_t turn, cluster_hash, seed;
     uint32_t systems, fleets, factions;
-    uint64_t content_hash, portal_hash;
+    uint64_t content_hash, portal_hash, next_ticket;
     const char *cluster_name, *content_dir, *portals, *universe_names; /* NULL = "" */
 } vr_snap_info;
 
