@@ -292,14 +292,13 @@ int vr_snapshot_open(vr_snapshot **out, const char *path, char *err, size_t errl
         ERR(-ENOMEM, "%s: out of memory", path);
     }
     s->size = (size_t)sb.st_size;
-    void *m = mmap(NULL, s->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *m = mmap(NULL, s->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     int e = errno;
     close(fd);
     if (m == MAP_FAILED) {
         free(s);
         ERR(-e, "snapshot %s: mmap: %s", path, strerror(e));
     }
-    madvise(m, s->size, MADV_SEQUENTIAL);
     s->base = m;
     s->h = m;
     /* a header shorter than the struct: read magic/version only after the size checks */
