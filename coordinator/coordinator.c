@@ -2454,6 +2454,11 @@ int main(int argc, char **argv)
         }
         progress(&c, false);
     }
+    if (c.snap_pending) { /* the turn it waited for never committed */
+        c.snap_pending = false;
+        reply(&c, c.snap_waiter.id, c.snap_waiter.idlen, c.snap_waiter.delim, VR_CMD_SNAPSHOT,
+              "the cluster stopped before the running turn committed; no snapshot was written");
+    }
     c.stop = true; /* the last progress line says "stopping" */
     progress(&c, true);
     if (!c.o.quiet && isatty(STDERR_FILENO))
