@@ -1559,8 +1559,6 @@ static int wait_hello(coord *c)
                 r->entities = m.entities;
                 r->heartbeat_ns = c->w[u].last_seen;
                 vr_cluster_write_end(c->cl);
-                if (m.turn > 0 && !c->o.resume) /* on a committed turn: its inbound batches are gone */
-                    portal_resend(c, (uint32_t)u);
             } else if (m.type == VR_MSG_FAIL) {
                 fail(c, "worker u%d failed to start: %s", u, m.text);
                 return -VR_EWORKER;
@@ -1570,6 +1568,11 @@ static int wait_hello(coord *c)
     c->started = true;
     if (c->o.resume) /* resume_turns sets the turn and the hashes */
         return 0;
+    /* restored on a committed turn: its inbound batches are gone; asked for
+     * once every worker is connected (before, a RESEND to a peer not yet
+     * there is "Host unreachable"); workers also re-send on start */
+    for (uint32_t u = 0; c->turn > 0 && u < c->o.universes; u++)
+        portal_resend(c, u);
     uint64_t hashes[1024];
     for (uint32_t u = 0; u < c->o.universes; u++)
         hashes[u] = c->w[u].hash;
@@ -2406,6 +2409,9 @@ int main(int argc, char **argv)
         rc = wait_hello(&c);
     if (rc == 0 && c.o.resume)
         rc = resume_turns(&c);
+    if (rc == 0 && c.turn > 0 && vr_xfer_seed_arenas(c.xfer, c.arenas, c.o.universes, c.o.net, c.turn))
+        logf_("portal audit: the outboxes of turn %" PRIu64 " could not all be read; the next turn's check may "
+              "report arrivals nobody sent", c.turn);
     if (rc) {
         teardown(&c);
         return c.failed ? 3 : 1;

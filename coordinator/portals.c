@@ -79,6 +79,21 @@ void vr_xfer_record(vr_xfer *x, uint32_t u, uint64_t turn, const vr_portal_stat 
     }
 }
 
+void vr_xfer_seed(vr_xfer *x, uint32_t u, const vr_portal_stat *st, uint32_t n)
+{
+    if (!x || u >= x->n)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        const vr_portal_stat *p = &st[i];
+        if (p->peer >= x->n || p->dir != 0)
+            continue;
+        cell *c = &x->sent_prev[(size_t)u * x->n + p->peer];
+        *c = (cell){.seen = true, .turn = p->turn, .fleets = p->fleets, .ships = p->ships};
+        for (int r = 0; r < 4; r++)
+            c->res[r] = p->res[r];
+    }
+}
+
 uint32_t vr_xfer_check(vr_xfer *x, uint64_t turn, vr_xfer_report *report, void *arg)
 {
     uint32_t bad = 0;

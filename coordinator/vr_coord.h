@@ -151,6 +151,17 @@ int vr_xfer_new(vr_xfer **out, uint32_t universes);
 void vr_xfer_destroy(vr_xfer **x);
 /* Universe u's DONE of `turn` said this. */
 void vr_xfer_record(vr_xfer *x, uint32_t u, uint64_t turn, const vr_portal_stat *st, uint32_t n);
+/* A cluster that starts on a committed turn (--restore, --resume) never saw
+ * that turn's DONEs: what universe u sent in it (dir 0 stats, rebuilt from
+ * its committed outbox) is what the first turn's arrivals are checked
+ * against. */
+void vr_xfer_seed(vr_xfer *x, uint32_t u, const vr_portal_stat *st, uint32_t n);
+/* xfer_seed.c (linked into vr-coordinator, needs vr_sim): vr_xfer_seed for
+ * every universe from the outboxes of its published arena at `turn`.
+ * 0, or a negative error (an arena not at `turn`, out of memory). */
+struct vr_portal_net;
+int vr_xfer_seed_arenas(vr_xfer *x, vr_arena *const *arenas, uint32_t n, const struct vr_portal_net *net,
+                        uint64_t turn);
 /* Checks turn `turn` (all DONEs recorded): calls report(arg, src, dst,
  * sentence) per violation, then rolls the turn over.  Returns violations. */
 typedef void vr_xfer_report(void *arg, uint32_t src, uint32_t dst, const char *sentence);
