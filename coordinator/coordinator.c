@@ -2179,8 +2179,11 @@ static int restore_opts(opts *o, vr_snapshot **snap)
     o->sc.systems = h->systems, o->sc.fleets = h->fleets, o->sc.factions = h->factions;
     o->factions_given = true; /* the content pack does not decide it any more */
     snprintf(o->content_dir, sizeof o->content_dir, "%s", h->content_dir);
-    o->portals = sp ? strdup(sp) : NULL;
-    o->universe_names = sn ? strdup(sn) : NULL;
+    static char portals[sizeof h->portals], names[sizeof h->universe_names]; /* outlive the snapshot */
+    snprintf(portals, sizeof portals, "%s", h->portals);
+    snprintf(names, sizeof names, "%s", h->universe_names);
+    o->portals = sp ? portals : NULL;
+    o->universe_names = sn ? names : NULL;
     return 0;
 }
 
