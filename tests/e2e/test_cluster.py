@@ -223,7 +223,7 @@ def test_second_coordinator_with_same_name_is_refused(cluster):
 
 
 def test_killed_worker_is_detected_and_cluster_stops(cluster):
-    c = cluster().start("--paused")
+    c = cluster().start("--paused", "--max-restarts", "0")  # fail fast; restarts: test_recovery.py
     os.kill(c.worker_pids[2], signal.SIGKILL)
     rc, out, err = c.wait(timeout=30)
     assert rc == 3
@@ -233,7 +233,7 @@ def test_killed_worker_is_detected_and_cluster_stops(cluster):
 
 
 def test_hung_worker_is_detected_within_timeout(cluster):
-    c = cluster().start("--worker-timeout", "1")
+    c = cluster().start("--worker-timeout", "1", "--max-restarts", "0")
     os.kill(c.worker_pids[1], signal.SIGSTOP)
     try:
         rc, out, err = c.wait(timeout=30)

@@ -147,7 +147,7 @@ def test_kind_and_universe_filters_really_filter(cluster):
 
 
 def test_killed_worker_is_announced(cluster):
-    c = cluster().start("--universes", "2", "--systems", "64", "--fleets", "512")
+    c = cluster().start("--universes", "2", "--systems", "64", "--fleets", "512", "--max-restarts", "0")
     with vr.events(c.name, kinds="worker", timeout=10) as s:
         time.sleep(0.5)  # the SUB connects asynchronously
         victim = c.worker_pids[1]
