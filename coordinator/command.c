@@ -43,10 +43,10 @@ static void show(char *out, size_t len, const msgpack_object *o)
 
 /* Fields a request may carry, and which commands take them. */
 enum { F_CMD, F_N, F_V, F_UNIVERSE, F_FLEET, F_KIND, F_TO, F_FACTION, F_DESIGN, F_AT, F_SHIPS, F_STANCE,
-       F_BUDGET, F_TICKET, F_TO_UNIVERSE, F_COUNT };
+       F_BUDGET, F_TICKET, F_TO_UNIVERSE, F_PATH, F_COUNT };
 static const char *const field_names[F_COUNT] = {"cmd", "n", "v", "universe", "fleet", "kind", "to", "faction",
                                                  "design", "at", "ships", "stance", "budget", "ticket",
-                                                 "to_universe"};
+                                                 "to_universe", "path"};
 
 #define BIT(k) (1u << VR_CMD_##k)
 /* commands that take each field (cmd and v: all) */
@@ -56,7 +56,7 @@ static const uint32_t field_cmds[F_COUNT] = {
     [F_FLEET] = BIT(ORDER), [F_KIND] = BIT(ORDER), [F_TO] = BIT(ORDER),
     [F_FACTION] = BIT(SPAWN) | BIT(POLICY), [F_DESIGN] = BIT(SPAWN), [F_AT] = BIT(SPAWN),
     [F_SHIPS] = BIT(SPAWN), [F_STANCE] = BIT(POLICY), [F_BUDGET] = BIT(POLICY), [F_TICKET] = BIT(RESULT),
-    [F_TO_UNIVERSE] = BIT(ORDER),
+    [F_TO_UNIVERSE] = BIT(ORDER), [F_PATH] = BIT(SNAPSHOT),
 };
 /* fields each command must have */
 static const uint32_t required[] = {
@@ -144,6 +144,15 @@ static int parse_field(int f, const msgpack_object *v, vr_cmd *out, char *err, s
         if ((rc = get_uint(v, "ships", 1, VR_SPAWN_MAX_SHIPS, &u, err, errlen)))
             return rc;
         out->ships = (uint32_t)u;
+        return 0;
+    case F_PATH:
+        if (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0 || v->via.str.size > VR_CMD_PATH_MAX ||
+            memchr(v->via.str.ptr, 0, v->via.str.size)) {
+            snprintf(err, errlen, "\"path\" must be a file name of 1 to %d bytes", VR_CMD_PATH_MAX);
+            return -VR_EBADARG;
+        }
+        memcpy(out->path, v->via.str.ptr, v->via.str.size);
+        out->path[v->via.str.size] = 0;
         return 0;
     case F_TICKET:
         if ((rc = get_uint(v, "ticket", 1, UINT64_MAX, &u, err, errlen)))
@@ -291,7 +300,7 @@ int vr_cmd_parse(const void *data, size_t len, vr_cmd *out, char *err, size_t er
 #undef VR_CMD_MATCH
             if (out->kind == VR_CMD_NONE) {
                 snprintf(err, errlen, "unknown command \"%s\" (known: status, step, pause, resume, "
-                         "hash, shutdown, order, spawn, policy, result)", name);
+                         "hash, shutdown, order, spawn, policy, result, snapshot)", name);
                 goto out;
             }
         } else if (f == F_V) {

@@ -28,6 +28,9 @@
 #include "portal.h"
 #include "vr_sim.h"
 #include "content.h"
+#include "vr_snapshot.h"
+
+#include <dirent.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -80,7 +83,14 @@ typedef struct opts {
     const char *portals, *universe_names; /* --portals SPEC, --universe-names LIST */
     vr_portal_net *net;  /* the portal network (workers build the same; hash checked) */
     uint64_t portal_hash;
+    /* snapshots, command log, restore (see "snapshots" below) */
+    const char *restore, *snapshot_dir, *command_log;
+    uint64_t snapshot_every;
+    uint32_t snapshot_keep;
+    uint32_t given; /* G_* bits: options given explicitly (checked against a snapshot) */
 } opts;
+enum { G_UNIVERSES = 1, G_SEED = 2, G_SYSTEMS = 4, G_FLEETS = 8, G_FACTIONS = 16, G_CONTENT = 32,
+       G_PORTALS = 64, G_UNAMES = 128 };
 
 /* The content is needed only to size the arenas (its design count): the
  * workers load their own copy. */
@@ -160,6 +170,10 @@ typedef struct coord {
     char *pendpoints;        /* every universe's portal batch endpoint, comma separated */
     vr_xfer *xfer;           /* the cluster-wide portal conservation audit */
     uint64_t *pviolations;   /* per destination universe, since start */
+    FILE *cmd_log;           /* --command-log */
+    bool snap_pending;       /* a `snapshot` request waits for the running turn to commit */
+    waiter snap_waiter;
+    char snap_path[VR_CMD_PATH_MAX + 1];
 } coord;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -222,6 +236,13 @@ static void usage(FILE *f)
 "      --portals SPEC       portal network: default (a ring: u -> u+1), off, or NAME=FILE[,NAME=FILE...]\n"
 "                           (the original engine's portal JSON files, each attached to universe NAME)\n"
 "      --universe-names L   names of the universes, in order (\"a,b,c\"), for NAME and dest_universe\n"
+"      --snapshot-every K   write a snapshot every K committed turns (to --snapshot-dir)\n"
+"      --snapshot-dir DIR   where snapshots go (default $VR_RUNDIR, else /tmp), named\n"
+"                           vr-NAME-tTURN.vrsnap\n"
+"      --snapshot-keep N    keep the N newest periodic snapshots of this cluster (default 0: all)\n"
+"      --restore FILE       start from a snapshot: its universes, seed, scenario, content and\n"
+"                           portals; options that contradict it are refused\n"
+"      --command-log FILE   write every applied command and each turn's hashes (vr-replay)\n"
 "  -q, --quiet              no progress display\n"
 "  -h, --help               this text\n"
 "\n"
@@ -248,7 +269,7 @@ static int parse_opts(opts *o, int argc, char **argv)
                 .max_restarts = 3, .mode = 0600, .sc = {.systems = 256, .fleets = 4096, .factions = 4}};
     enum { O_SYSTEMS = 256, O_FLEETS, O_FACTIONS, O_PAUSED, O_HOLD, O_PLAN, O_TOPO, O_PIN,
            O_RECLAIM, O_CMD, O_WT, O_MODE, O_BIN, O_HASHLOG, O_CONTENT, O_PORTALS, O_UNAMES,
-           O_RESTARTS, O_RESUME };
+           O_RESTARTS, O_RESUME, O_RESTORE, O_SNAP_EVERY, O_SNAP_DIR, O_SNAP_KEEP, O_CMDLOG };
     static const struct option lo[] = {
         {"name", 1, 0, 'n'}, {"universes", 1, 0, 'u'}, {"seed", 1, 0, 's'}, {"turns", 1, 0, 't'},
         {"systems", 1, 0, O_SYSTEMS}, {"fleets", 1, 0, O_FLEETS}, {"factions", 1, 0, O_FACTIONS},
@@ -257,7 +278,9 @@ static int parse_opts(opts *o, int argc, char **argv)
         {"cmd-endpoint", 1, 0, O_CMD}, {"worker-timeout", 1, 0, O_WT}, {"mode", 1, 0, O_MODE},
         {"worker-bin", 1, 0, O_BIN}, {"hash-log", 1, 0, O_HASHLOG}, {"content", 1, 0, O_CONTENT}, {"portals", 1, 0, O_PORTALS},
         {"universe-names", 1, 0, O_UNAMES}, {"max-restarts", 1, 0, O_RESTARTS},
-        {"resume", 1, 0, O_RESUME}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"resume", 1, 0, O_RESUME}, {"restore", 1, 0, O_RESTORE}, {"snapshot-every", 1, 0, O_SNAP_EVERY},
+        {"snapshot-dir", 1, 0, O_SNAP_DIR}, {"snapshot-keep", 1, 0, O_SNAP_KEEP}, {"command-log", 1, 0, O_CMDLOG},
+        {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     uint64_t v;
     while ((ch = getopt_long(argc, argv, "n:u:s:t:qh", lo, NULL)) != -1) {
@@ -271,23 +294,27 @@ static int parse_opts(opts *o, int argc, char **argv)
             if (parse_u64(optarg, 1024, &v, "--universes") || v == 0)
                 return v == 0 ? (logf_("--universes must be at least 1"), 2) : 2;
             o->universes = (uint32_t)v;
+            o->given |= G_UNIVERSES;
             break;
-        case 's': if (parse_u64(optarg, UINT64_MAX, &o->seed, "--seed")) return 2; break;
+        case 's': if (parse_u64(optarg, UINT64_MAX, &o->seed, "--seed")) return 2; o->given |= G_SEED; break;
         case 't': if (parse_u64(optarg, UINT64_MAX / 2, &o->turns, "--turns")) return 2; break;
         case O_SYSTEMS:
             if (parse_u64(optarg, 200000, &v, "--systems") || v < 2)
                 return v < 2 ? (logf_("--systems must be from 2 to 200000"), 2) : 2;
             o->sc.systems = (uint32_t)v;
+            o->given |= G_SYSTEMS;
             break;
         case O_FLEETS:
             if (parse_u64(optarg, 50000000, &v, "--fleets")) return 2;
             o->sc.fleets = (uint32_t)v;
+            o->given |= G_FLEETS;
             break;
         case O_FACTIONS:
             if (parse_u64(optarg, 65535, &v, "--factions") || v == 0)
                 return v == 0 ? (logf_("--factions must be from 1 to 65535"), 2) : 2;
             o->sc.factions = (uint32_t)v;
             o->factions_given = true;
+            o->given |= G_FACTIONS;
             break;
         case O_PAUSED: o->paused = true; break;
         case O_HOLD: o->hold = true; break;
@@ -327,9 +354,18 @@ static int parse_opts(opts *o, int argc, char **argv)
                 logf_("--content %s: %s", optarg, strerror(errno));
                 return 2;
             }
+            o->given |= G_CONTENT;
             break;
-        case O_PORTALS: o->portals = optarg; break;
-        case O_UNAMES: o->universe_names = optarg; break;
+        case O_PORTALS: o->portals = optarg; o->given |= G_PORTALS; break;
+        case O_UNAMES: o->universe_names = optarg; o->given |= G_UNAMES; break;
+        case O_RESTORE: o->restore = optarg; break;
+        case O_SNAP_EVERY: if (parse_u64(optarg, UINT64_MAX / 2, &o->snapshot_every, "--snapshot-every")) return 2; break;
+        case O_SNAP_DIR: o->snapshot_dir = optarg; break;
+        case O_SNAP_KEEP:
+            if (parse_u64(optarg, 1000000, &v, "--snapshot-keep")) return 2;
+            o->snapshot_keep = (uint32_t)v;
+            break;
+        case O_CMDLOG: o->command_log = optarg; break;
         case 'q': o->quiet = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 2;
@@ -952,6 +988,140 @@ static bool has_step_waiter(const coord *c)
     return false;
 }
 
+/* ---- snapshots ----------------------------------------------------------------- */
+/* A snapshot is taken between turns only (a request during a turn waits for
+ * its commit), from the published buffers: the coordinator waits until every
+ * worker has published the committed turn (they do on COMMIT), and no TURN
+ * is sent while it writes, so every universe is at the same turn.  Periodic
+ * snapshots (--snapshot-every) are named vr-NAME-tTURN.vrsnap (turn zero
+ * padded, so names sort by turn) in --snapshot-dir; --snapshot-keep prunes
+ * the oldest of those, never a file named by `vrctl snapshot PATH`. */
+
+static const char *snapshot_dir(const coord *c)
+{
+    const char *d = c->o.snapshot_dir;
+    if (!d || !*d)
+        d = getenv("VR_RUNDIR");
+    return d && *d ? d : "/tmp";
+}
+
+static int take_snapshot(coord *c, const char *path, char *out, size_t outlen, uint64_t *bytes, char *err,
+                         size_t errlen)
+{
+    if (path && *path)
+        snprintf(out, outlen, "%s", path);
+    else
+        snprintf(out, outlen, "%s/vr-%s-t%012" PRIu64 ".vrsnap", snapshot_dir(c), c->o.name, c->turn);
+    /* every worker publishes the committed turn when its COMMIT arrives */
+    uint64_t deadline = now_ns() + (uint64_t)(c->o.worker_timeout * 1e9);
+    for (uint32_t u = 0; u < c->o.universes; u++) {
+        uint64_t t = UINT64_MAX;
+        while (vr_arena_published(c->arenas[u], &t, NULL) != 0 || t != c->turn) {
+            if (now_ns() > deadline) {
+                snprintf(err, errlen, "snapshot %s: universe %u has not published turn %" PRIu64
+                         " within %.1f s (its worker is down or restarting?)", out, u, c->turn, c->o.worker_timeout);
+                return -VR_ETIMEOUT;
+            }
+            usleep(1000);
+        }
+    }
+    vr_snap_info in = {.turn = c->turn, .cluster_hash = c->cluster_hash, .seed = c->o.seed,
+                       .systems = c->o.sc.systems, .fleets = c->o.sc.fleets, .factions = c->o.sc.factions,
+                       .content_hash = c->o.content_hash, .portal_hash = c->o.portal_hash,
+                       .next_ticket = c->next_ticket, .cluster_name = c->o.name, .content_dir = c->o.content_dir,
+                       .portals = c->o.portals, .universe_names = c->o.universe_names};
+    uint64_t t0 = now_ns();
+    int rc = vr_snapshot_write(out, c->arenas, c->o.universes, &in, bytes, err, errlen);
+    if (rc == 0 && !c->o.quiet)
+        logf_("snapshot of turn %" PRIu64 " written to %s (%" PRIu64 " bytes, %.3f s)", c->turn, out, *bytes,
+              (double)(now_ns() - t0) / 1e9);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Removes the oldest periodic snapshots of this cluster beyond --snapshot-keep. */
+static void prune_snapshots(coord *c)
+{
+    if (!c->o.snapshot_keep)
+        return;
+    const char *dir = snapshot_dir(c);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "vr-%s-t", c->o.name);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name), pl = strlen(prefix);
+        if (l != pl + 12 + 7 || strncmp(e->d_name, prefix, pl) || strcmp(e->d_name + l - 7, ".vrsnap") ||
+            strspn(e->d_name + pl, "0123456789") != 12)
+            continue;
+        if (n == cap) {
+            char **nn = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
+            if (!nn)
+                break;
+            names = nn;
+        }
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (n > c->o.snapshot_keep) {
+        qsort(names, n, sizeof *names, cmp_str);
+        for (size_t i = 0; i + c->o.snapshot_keep < n; i++) {
+            char p[PATH_MAX];
+            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+            if (unlink(p) == 0 && !c->o.quiet)
+                logf_("snapshot %s removed (--snapshot-keep %u)", p, c->o.snapshot_keep);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static void snapshot_reply(coord *c, const uint8_t *id, size_t idlen, bool delim, const char *path)
+{
+    char out[PATH_MAX + 64], err[PATH_MAX + 256] = "";
+    uint64_t bytes = 0;
+    int rc = take_snapshot(c, path, out, sizeof out, &bytes, err, sizeof err);
+    if (rc) {
+        logf_("%s", err);
+        reply_code(c, id, idlen, delim, rc, err);
+        return;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    pack_str(&pk, "ok"); msgpack_pack_true(&pk);
+    pack_str(&pk, "path"); pack_str(&pk, out);
+    pack_str(&pk, "turn"); msgpack_pack_uint64(&pk, c->turn);
+    pack_str(&pk, "bytes"); msgpack_pack_uint64(&pk, bytes);
+    pack_str(&pk, "cluster_hash"); pack_hex(&pk, c->cluster_hash);
+    reply_map(c, id, idlen, delim, &sb);
+}
+
+/* Between turns: a waiting `snapshot` request, then the periodic one. */
+static void between_turns_snapshots(coord *c, bool turn_committed)
+{
+    if (c->snap_pending) {
+        c->snap_pending = false;
+        snapshot_reply(c, c->snap_waiter.id, c->snap_waiter.idlen, c->snap_waiter.delim, c->snap_path);
+    }
+    if (turn_committed && c->o.snapshot_every && c->turn % c->o.snapshot_every == 0) {
+        char out[PATH_MAX + 64], err[PATH_MAX + 256];
+        uint64_t bytes = 0;
+        if (take_snapshot(c, NULL, out, sizeof out, &bytes, err, sizeof err))
+            logf_("periodic %s", err); /* reported; the run goes on */
+        else
+            prune_snapshots(c);
+    }
+}
+
 static void handle_command(coord *c)
 {
     uint8_t id[256];
@@ -1044,6 +1214,19 @@ static void handle_command(coord *c)
         break;
     case VR_CMD_RESULT:
         reply_result(c, cmd.ticket, id, idlen, delim);
+        break;
+    case VR_CMD_SNAPSHOT:
+        if (!c->started)
+            reply(c, id, idlen, delim, cmd.kind, "the cluster is still starting; no turn to snapshot yet");
+        else if (c->snap_pending)
+            reply(c, id, idlen, delim, cmd.kind, "a snapshot is already waiting for the running turn");
+        else if (c->in_turn) { /* between turns only: after this turn commits */
+            c->snap_pending = true;
+            c->snap_waiter = (waiter){.kind = cmd.kind, .idlen = idlen, .delim = delim};
+            memcpy(c->snap_waiter.id, id, idlen);
+            snprintf(c->snap_path, sizeof c->snap_path, "%s", cmd.path);
+        } else
+            snapshot_reply(c, id, idlen, delim, cmd.path);
         break;
     case VR_CMD_SHUTDOWN:
         /* the running turn still commits; the reply names the final turn */
@@ -1296,8 +1479,29 @@ static int poll_once(coord *c, long ms, bool *worker_ready)
 
 /* ---- turns -------------------------------------------------------------------- */
 
+/* --command-log: one line per applied command, then the turn's hashes
+ * (format in README, "Command log"); flushed every turn. */
+static void log_commands(coord *c, bool with_commands)
+{
+    if (!c->cmd_log)
+        return;
+    for (uint32_t u = 0; with_commands && u < c->o.universes; u++)
+        for (uint32_t i = 0; i < c->w[u].nsent; i++) {
+            const vr_wcmd *w = &c->w[u].sent[i];
+            fprintf(c->cmd_log, "C %" PRIu64 " %u %" PRIu64 " %u %" PRIu64 " %u %u %u %u %u %u %a %a %a %u\n", c->turn,
+                    u, w->ticket, w->op, w->fleet, w->system, w->faction, w->design, w->ships, w->stance,
+                    w->budget_mode, (double)w->budget[0], (double)w->budget[1], (double)w->budget[2], w->to_universe);
+        }
+    fprintf(c->cmd_log, "H %" PRIu64 " %016" PRIx64, c->turn, c->cluster_hash);
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        fprintf(c->cmd_log, " %016" PRIx64, c->w[u].hash);
+    fputc('\n', c->cmd_log);
+    fflush(c->cmd_log);
+}
+
 static void log_hashes(coord *c)
 {
+    log_commands(c, c->turn > 0 && c->started);
     if (!c->hash_log)
         return;
     fprintf(c->hash_log, "%" PRIu64 " %016" PRIx64, c->turn, c->cluster_hash);
@@ -1338,6 +1542,10 @@ static int wait_hello(coord *c)
         int u;
         while ((u = recv_worker(c, &m)) >= 0) {
             if (m.type == VR_MSG_HELLO && !c->w[u].hello) {
+                if (m.turn != c->turn && !c->o.resume) { /* fresh: 0; restored: the snapshot's turn; resumed: resume_turns */
+                    fail(c, "worker u%d started on turn %" PRIu64 ", expected turn %" PRIu64, u, m.turn, c->turn);
+                    return -VR_EWORKER;
+                }
                 c->w[u].hello = true;
                 c->w[u].hash = m.hash;
                 c->w[u].entities = m.entities;
@@ -1368,7 +1576,7 @@ static int wait_hello(coord *c)
     c->cluster_hash = vr_cluster_hash(hashes, c->o.universes);
     vr_cluster_hdr *h = vr_cluster_header(c->cl);
     vr_cluster_write_begin(c->cl);
-    h->committed_turn = 0;
+    h->committed_turn = c->turn; /* 0, or the turn of --restore's snapshot */
     h->cluster_hash = c->cluster_hash;
     h->coordinator_pid = (int32_t)getpid();
     h->status = cluster_status(c);
@@ -1559,15 +1767,26 @@ static int write_run_file(coord *c, int argc, char **argv)
     fprintf(f, "vr-coordinator run 1\ncluster_id %016" PRIx64 "\n", vr_cluster_header(c->cl)->seg.cluster_id);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--reclaim") || !strncmp(a, "--hash-log=", 11) || !strncmp(a, "--resume", 8))
+        if (!strcmp(a, "--reclaim") || !strncmp(a, "--hash-log=", 11) || !strncmp(a, "--resume", 8) ||
+            !strncmp(a, "--restore=", 10))
             continue;
-        if (!strcmp(a, "--hash-log")) {
+        if (!strcmp(a, "--hash-log") || !strcmp(a, "--restore")) {
             i++;
             continue;
         }
         if (!strchr(a, '\n'))
             fprintf(f, "arg %s\n", a);
     }
+    /* the world as it is (after --restore or a content pack decided parts of it) */
+    const opts *o = &c->o;
+    fprintf(f, "arg --universes\narg %u\narg --seed\narg %" PRIu64 "\narg --systems\narg %u\narg --fleets\narg %u\n"
+            "arg --factions\narg %u\n", o->universes, o->seed, o->sc.systems, o->sc.fleets, o->sc.factions);
+    if (o->content_dir[0])
+        fprintf(f, "arg --content\narg %s\n", o->content_dir);
+    if (o->portals)
+        fprintf(f, "arg --portals\narg %s\n", o->portals);
+    if (o->universe_names && *o->universe_names)
+        fprintf(f, "arg --universe-names\narg %s\n", o->universe_names);
     int bad = ferror(f);
     if (fclose(f) || bad || rename(tmp, path)) {
         logf_("cannot write %s: %s", path, strerror(errno));
@@ -1863,6 +2082,8 @@ static void teardown(coord *c)
     free(c->results);
     if (c->hash_log)
         fclose(c->hash_log);
+    if (c->cmd_log)
+        fclose(c->cmd_log);
     vr_plan_fini(&c->plan);
 }
 
@@ -1916,6 +2137,47 @@ static int open_sockets(coord *c)
 
 static char **rargv; /* --resume: the options of the dead run, kept for the whole run */
 
+/* --restore: the snapshot's options become the run's; an option given
+ * explicitly that says otherwise is an error, never silently overridden. */
+static int restore_opts(opts *o, vr_snapshot **snap)
+{
+    char err[PATH_MAX + 256] = "";
+    int rc = vr_snapshot_open(snap, o->restore, err, sizeof err);
+    if (rc) {
+        logf_("--restore: %s", err);
+        return 1;
+    }
+    const vr_snap_hdr *h = vr_snapshot_header(*snap);
+    const char *sp = h->portals[0] ? h->portals : NULL, *sn = h->universe_names[0] ? h->universe_names : NULL;
+    char conflict[2 * PATH_MAX + 3200] = "";
+#define CONFLICT(bit, fmt, ...)                                                                            \
+    if ((o->given & (bit)) && !conflict[0])                                                               \
+        snprintf(conflict, sizeof conflict, fmt, __VA_ARGS__);
+    if (o->universes != h->nuniverses) CONFLICT(G_UNIVERSES, "--universes %u, but the snapshot has %u universes", o->universes, h->nuniverses);
+    if (o->seed != h->seed) CONFLICT(G_SEED, "--seed %" PRIu64 ", but the snapshot's seed is %" PRIu64, o->seed, h->seed);
+    if (o->sc.systems != h->systems) CONFLICT(G_SYSTEMS, "--systems %u, but the snapshot has %u", o->sc.systems, h->systems);
+    if (o->sc.fleets != h->fleets) CONFLICT(G_FLEETS, "--fleets %u, but the snapshot has %u", o->sc.fleets, h->fleets);
+    if (o->sc.factions != h->factions) CONFLICT(G_FACTIONS, "--factions %u, but the snapshot has %u", o->sc.factions, h->factions);
+    if (strcmp(o->content_dir, h->content_dir)) CONFLICT(G_CONTENT, "--content %s, but the snapshot was taken with %s", o->content_dir, h->content_dir[0] ? h->content_dir : "the built-in content");
+    if (strcmp(o->portals ? o->portals : "", h->portals)) CONFLICT(G_PORTALS, "--portals %s, but the snapshot was taken with %s", o->portals, sp ? sp : "the default network");
+    if (strcmp(o->universe_names ? o->universe_names : "", h->universe_names)) CONFLICT(G_UNAMES, "--universe-names %s, but the snapshot has %s", o->universe_names, sn ? sn : "none");
+#undef CONFLICT
+    if (conflict[0]) {
+        logf_("--restore %s: %s; leave the option out (the snapshot's is used) or restore another snapshot",
+              o->restore, conflict);
+        vr_snapshot_close(snap);
+        return 2;
+    }
+    o->universes = h->nuniverses;
+    o->seed = h->seed;
+    o->sc.systems = h->systems, o->sc.fleets = h->fleets, o->sc.factions = h->factions;
+    o->factions_given = true; /* the content pack does not decide it any more */
+    snprintf(o->content_dir, sizeof o->content_dir, "%s", h->content_dir);
+    o->portals = sp ? strdup(sp) : NULL;
+    o->universe_names = sn ? strdup(sn) : NULL;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     coord c = {0};
@@ -1937,6 +2199,13 @@ int main(int argc, char **argv)
             return rc;
         c.o.resume = true;
     }
+    if (c.o.resume && c.o.restore) {
+        logf_("--resume continues the arenas in /dev/shm; --restore starts from a snapshot: give one of them");
+        return 2;
+    }
+    vr_snapshot *snap = NULL;
+    if (c.o.restore && (rc = restore_opts(&c.o, &snap)))
+        return rc;
     make_endpoints(&c);
 
     /* content: validate it here, before anything starts, so a broken pack
@@ -1954,6 +2223,14 @@ int main(int argc, char **argv)
         return 1;
     }
     c.o.content_hash = vr_content_hash(content);
+    if (snap && vr_snapshot_header(snap)->content_hash != c.o.content_hash) {
+        logf_("--restore %s: content %s hashes to %016" PRIx64 ", the snapshot was taken with content %016" PRIx64
+              " (did the pack change?)", c.o.restore, c.o.content_dir[0] ? c.o.content_dir : "(built-in)",
+              c.o.content_hash, vr_snapshot_header(snap)->content_hash);
+        vr_content_destroy(&content);
+        vr_snapshot_close(&snap);
+        return 1;
+    }
     uint32_t ncf = 0;
     vr_content_factions(content, &ncf);
     if (c.o.content_dir[0] && !c.o.factions_given)
@@ -1975,6 +2252,13 @@ int main(int argc, char **argv)
             return 1;
         }
         c.o.portal_hash = vr_portal_net_hash(c.o.net);
+        if (snap && vr_snapshot_header(snap)->portal_hash != c.o.portal_hash) {
+            logf_("--restore %s: the portal network hashes to %016" PRIx64 ", the snapshot's to %016" PRIx64
+                  " (did a portal file change?)", c.o.restore, c.o.portal_hash, vr_snapshot_header(snap)->portal_hash);
+            drop_content(&c.o);
+            vr_snapshot_close(&snap);
+            return 1;
+        }
         c.o.sc.portals = c.o.net;
         size_t cap = (size_t)c.o.universes * 300 + 1;
         c.pendpoints = calloc(1, cap);
@@ -2052,6 +2336,15 @@ int main(int argc, char **argv)
         free_portals(&c);
         return 1;
     }
+    if (c.o.command_log && !(c.cmd_log = fopen(c.o.command_log, c.o.resume ? "a" : "w"))) {
+        logf_("--command-log %s: %s", c.o.command_log, strerror(errno));
+        vr_plan_fini(&c.plan);
+        drop_content(&c.o);
+        free_portals(&c);
+        return 1;
+    }
+    if (c.cmd_log && !c.o.resume)
+        fprintf(c.cmd_log, "# vr command log 1: universes %u seed %" PRIu64 "\n", c.o.universes, c.o.seed);
     if (c.o.resume) {
         rc = resume_world(&c, resume_id);
         if (rc) { /* not ours: leave every segment as it is */
@@ -2061,11 +2354,11 @@ int main(int argc, char **argv)
             vr_plan_fini(&c.plan);
             drop_content(&c.o);
             free(c.arenas), free(c.w), free(c.queue), free(c.results);
-            free(c.pendpoints), free(c.pviolations);
-            vr_xfer_destroy(&c.xfer);
-            vr_portal_net_destroy(&c.o.net);
+            free_portals(&c);
             if (c.hash_log)
                 fclose(c.hash_log);
+            if (c.cmd_log)
+                fclose(c.cmd_log);
             return 1;
         }
     } else {
@@ -2074,6 +2367,17 @@ int main(int argc, char **argv)
             rc = write_run_file(&c, argc, argv);
     }
     drop_content(&c.o);
+    if (rc == 0 && snap) { /* the arenas hold the snapshot's turn before any worker starts */
+        char err[512] = "";
+        for (uint32_t u = 0; rc == 0 && u < c.o.universes; u++)
+            if ((rc = vr_snapshot_load_arena(snap, u, c.arenas[u], err, sizeof err)))
+                logf_("--restore %s: %s", c.o.restore, err);
+        c.turn = vr_snapshot_header(snap)->turn;
+        c.next_ticket = vr_snapshot_header(snap)->next_ticket;
+        if (rc == 0 && !c.o.quiet)
+            logf_("restored turn %" PRIu64 " from %s", c.turn, c.o.restore);
+    }
+    vr_snapshot_close(&snap);
     /* spawn before any ZeroMQ context exists in this process */
     for (uint32_t u = 0; rc == 0 && u < c.o.universes; u++)
         rc = spawn_worker(&c, u);
@@ -2103,8 +2407,10 @@ int main(int argc, char **argv)
         if (at_limit)
             c.paused = true;
         if (!c.paused || c.step_left > 0) {
-            run_turn(&c);
+            if (run_turn(&c) == 0)
+                between_turns_snapshots(&c, true);
         } else {
+            between_turns_snapshots(&c, false);
             bool ready;
             poll_once(&c, 50, &ready);
             if (ready) { /* PONGs and strays while idle */
@@ -2128,6 +2434,11 @@ int main(int argc, char **argv)
             last_status = st;
         }
         progress(&c, false);
+    }
+    if (c.snap_pending) { /* the turn it waited for never committed */
+        c.snap_pending = false;
+        reply(&c, c.snap_waiter.id, c.snap_waiter.idlen, c.snap_waiter.delim, VR_CMD_SNAPSHOT,
+              "the cluster stopped before the running turn committed; no snapshot was written");
     }
     c.stop = true; /* the last progress line says "stopping" */
     progress(&c, true);

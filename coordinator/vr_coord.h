@@ -62,6 +62,8 @@ void vr_plan_print(const vr_plan *plan, FILE *out);
  *             balanced|aggressive|defensive|auto and/or "budget":
  *             [military, economy, expansion] (numbers >= 0, sum > 0) or "auto"
  *   result    "ticket": what order/spawn/policy replied
+ *   snapshot  "path" (optional: default the --snapshot-dir name); taken
+ *             between turns; the reply carries "path", "turn", "bytes"
  * Game commands (order, spawn, policy) are queued and applied by the worker
  * at the start of the next turn it computes; their reply carries a ticket. */
 #define VR_CMD_MAX_BYTES 65536
@@ -78,7 +80,8 @@ void vr_plan_print(const vr_plan *plan, FILE *out);
     X(ORDER, "order") \
     X(SPAWN, "spawn") \
     X(POLICY, "policy") \
-    X(RESULT, "result")
+    X(RESULT, "result") \
+    X(SNAPSHOT, "snapshot")
 
 typedef enum vr_cmd_kind {
     VR_CMD_NONE = 0,
@@ -88,6 +91,7 @@ typedef enum vr_cmd_kind {
 } vr_cmd_kind;
 
 #define VR_CMD_NAME_MAX 64 /* widest name column (designs.name) */
+#define VR_CMD_PATH_MAX 1023
 
 typedef struct vr_cmd {
     vr_cmd_kind kind;
@@ -107,6 +111,7 @@ typedef struct vr_cmd {
     uint32_t faction_len, design_len;
     char faction_name[VR_CMD_NAME_MAX + 1]; /* NUL-terminated, no NUL inside */
     char design_name[VR_CMD_NAME_MAX + 1];
+    char path[VR_CMD_PATH_MAX + 1]; /* snapshot: "" when absent */
 } vr_cmd;
 
 /* Parses a request: its shape, each field's type and range, which fields

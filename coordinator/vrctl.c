@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 static void usage(FILE *f)
@@ -41,6 +43,9 @@ static void usage(FILE *f)
 "  policy U FACTION [--stance S] [--budget M,E,X|auto]\n"
 "                                           S: balanced, aggressive, defensive or auto\n"
 "  result TICKET                            pending, done (with the fleet id) or failed\n"
+"\n"
+"  snapshot [PATH]  write the whole cluster at the last committed turn to PATH (default:\n"
+"                   the coordinator's --snapshot-dir); replies path, turn and bytes\n"
 "\n"
 "  -n, --name NAME       cluster name\n"
 "  -e, --endpoint EP     command endpoint (default: read from /dev/shm/vr.NAME.cluster)\n"
@@ -184,6 +189,12 @@ static void print_human(vr_cmd_kind kind, const msgpack_object *r)
             printf(" at turn %" PRIu64 ": faction %" PRIu64 "\n", u64(r, "turn"), u64(r, "faction"));
         else
             printf(" at turn %" PRIu64 ": %s\n", u64(r, "turn"), str(r, "error", d, sizeof d));
+        break;
+    }
+    case VR_CMD_SNAPSHOT: {
+        char path[1100];
+        printf("snapshot of turn %" PRIu64 ": %s (%" PRIu64 " bytes)\n", u64(r, "turn"), str(r, "path", path, sizeof path),
+               u64(r, "bytes"));
         break;
     }
     default:
@@ -424,7 +435,20 @@ int main(int argc, char **argv)
         }
     }
     game_args ga = {0};
-    if (kind > VR_CMD_SHUTDOWN && parse_game_args(kind, args, nargs, &ga))
+    char snap_path[PATH_MAX + 1] = "";
+    if (kind == VR_CMD_SNAPSHOT) {
+        if (nargs > 1) {
+            fprintf(stderr, "vrctl: snapshot takes at most one argument, the file to write\n");
+            return 2;
+        }
+        if (nargs == 1) { /* the coordinator's working directory is not ours */
+            char cwd[PATH_MAX];
+            if (args[0][0] != '/' && getcwd(cwd, sizeof cwd))
+                snprintf(snap_path, sizeof snap_path, "%s/%s", cwd, args[0]);
+            else
+                snprintf(snap_path, sizeof snap_path, "%s", args[0]);
+        }
+    } else if (kind > VR_CMD_SHUTDOWN && parse_game_args(kind, args, nargs, &ga))
         return 2;
     char ep[256];
     if (!endpoint) {
@@ -447,7 +471,7 @@ int main(int argc, char **argv)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2 + (n ? 1 : 0) + (uint32_t)ga.nfields);
+    msgpack_pack_map(&pk, 2 + (n ? 1 : 0) + (uint32_t)ga.nfields + (snap_path[0] ? 1 : 0));
     pack_s(&pk, "cmd");
     pack_s(&pk, cmdname);
     pack_s(&pk, "v");
@@ -457,6 +481,10 @@ int main(int argc, char **argv)
         msgpack_pack_int64(&pk, n);
     }
     pack_game_args(&pk, &ga);
+    if (snap_path[0]) {
+        pack_s(&pk, "path");
+        pack_s(&pk, snap_path);
+    }
 
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_DEALER);

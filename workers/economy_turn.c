@@ -47,7 +47,10 @@ _Static_assert(VR_NCAUSES == 12, "ledger.events lanes in components.def");
 _Static_assert(VR_NLEDGER == 5, "ledger.start lanes in components.def");
 _Static_assert(VR_ECON_QUEUE == 4, "planets.queue lanes in components.def");
 
-/* Design costs in the economy's units, from the content. */
+/* Design costs in the economy's units, from the content.  Built once, by
+ * vr_sim_new (vr__economy_init): commands (a spawn's upkeep) and battles
+ * read them before the turn's economy runs, so a fresh process (a restarted
+ * worker, a restore, vr-replay) must have them as a long-running one does. */
 static int design_costs(vr_sim *sim)
 {
     if (sim->design_credits)
@@ -125,6 +128,8 @@ static void ledger_store(vr_cols *c, const vr_ledger *l)
     memcpy(c->ledger_amount, l->amount, sizeof l->amount);
     memcpy(c->ledger_events, l->events, sizeof l->events);
 }
+
+int vr__economy_init(vr_sim *sim) { return design_costs(sim); }
 
 int vr__economy_genesis(vr_sim *sim, vr_cols *c)
 {

@@ -70,6 +70,8 @@ int vr_sim_new(vr_sim **out, const vr_scenario *s)
     }
     if (rc == 0)
         rc = build_stats(sim);
+    if (rc == 0)
+        rc = vr__economy_init(sim);
     if (rc) {
         vr_sim_destroy(&sim);
         return rc;

@@ -77,6 +77,9 @@ int vr__move(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
 
 /* Economy (economy_turn.c): genesis of the market and ledger; the turn's
  * production, upkeep, builds and prices; the conservation check. */
+/* Builds the economy's tables derived from the content (design costs);
+ * called by vr_sim_new so that nothing depends on the process's history. */
+int vr__economy_init(vr_sim *sim);
 int vr__economy_genesis(vr_sim *sim, vr_cols *c);
 int vr__economy(vr_sim *sim, vr_cols *c, uint64_t turn, vr_turn_stats *st);
 int vr__economy_check(vr_sim *sim, vr_cols *c, char *err, size_t errlen);

@@ -194,6 +194,48 @@ START_TEST(test_every_command_parses)
 }
 END_TEST
 
+/* snapshot: no field, or "path" (a non-empty string without NUL, at most
+ * VR_CMD_PATH_MAX bytes); "path" with another command is refused */
+START_TEST(test_snapshot_path)
+{
+    req q;
+    req_cmd(&q, "snapshot");
+    result r = parse_req(&q);
+    assert_ok(&r, VR_CMD_SNAPSHOT, 0);
+    ck_assert_str_eq(r.cmd.path, "");
+    req_fini(&q);
+    req_init(&q);
+    msgpack_pack_map(&q.pk, 2);
+    str(&q, "cmd"), str(&q, "snapshot"), str(&q, "path"), str(&q, "/tmp/x.vrsnap");
+    r = parse_req(&q);
+    assert_ok(&r, VR_CMD_SNAPSHOT, 0);
+    ck_assert_str_eq(r.cmd.path, "/tmp/x.vrsnap");
+    req_fini(&q);
+    static char longp[VR_CMD_PATH_MAX + 2];
+    memset(longp, 'a', VR_CMD_PATH_MAX + 1);
+    const char *bad[] = {"", longp};
+    for (int i = 0; i < 2; i++) {
+        req_init(&q);
+        msgpack_pack_map(&q.pk, 2);
+        str(&q, "cmd"), str(&q, "snapshot"), str(&q, "path"), str(&q, bad[i]);
+        assert_req_rejected(&q, -VR_EBADARG, "\"path\"", "bad path");
+    }
+    req_init(&q);
+    msgpack_pack_map(&q.pk, 2);
+    str(&q, "cmd"), str(&q, "snapshot"), str(&q, "path"), msgpack_pack_int(&q.pk, 3);
+    assert_req_rejected(&q, -VR_EBADARG, "\"path\"", "path not a string");
+    req_init(&q);
+    msgpack_pack_map(&q.pk, 2);
+    str(&q, "cmd"), str(&q, "snapshot"), str(&q, "path");
+    msgpack_pack_str(&q.pk, 3), msgpack_pack_str_body(&q.pk, "a\0b", 3);
+    assert_req_rejected(&q, -VR_EBADARG, "\"path\"", "NUL in path");
+    req_init(&q);
+    msgpack_pack_map(&q.pk, 2);
+    str(&q, "cmd"), str(&q, "status"), str(&q, "path"), str(&q, "/tmp/x");
+    assert_req_rejected(&q, -VR_EBADARG, "does not take the field \"path\"", "path on status");
+}
+END_TEST
+
 START_TEST(test_step_n)
 {
     static const int64_t ns[] = {1, 2, 17, 1000, VR_CMD_MAX_STEP - 1, VR_CMD_MAX_STEP};
@@ -219,13 +261,13 @@ END_TEST
 
 START_TEST(test_cmd_name_round_trip)
 {
-    for (int k = VR_CMD_NONE + 1; k <= VR_CMD_RESULT; k++) {
+    for (int k = VR_CMD_NONE + 1; k <= VR_CMD_SNAPSHOT; k++) {
         const char *name = vr_cmd_name((vr_cmd_kind)k);
         ck_assert_ptr_nonnull(name);
         ck_assert_str_ne(name, "?");
         for (int j = VR_CMD_NONE + 1; j < k; j++)
             ck_assert_str_ne(name, vr_cmd_name((vr_cmd_kind)j));
-        if (k > VR_CMD_SHUTDOWN) /* game commands need fields: see the game tests */
+        if (k > VR_CMD_SHUTDOWN && k != VR_CMD_SNAPSHOT) /* game commands need fields: see the game tests */
             continue;
         req q;
         req_cmd(&q, name);
@@ -234,7 +276,7 @@ START_TEST(test_cmd_name_round_trip)
         req_fini(&q);
     }
     ck_assert_str_eq(vr_cmd_name(VR_CMD_NONE), "?");
-    ck_assert_str_eq(vr_cmd_name((vr_cmd_kind)(VR_CMD_RESULT + 1)), "?");
+    ck_assert_str_eq(vr_cmd_name((vr_cmd_kind)(VR_CMD_SNAPSHOT + 1)), "?");
     ck_assert_str_eq(vr_cmd_name(VR_CMD_STEP), "step");
 }
 END_TEST
@@ -1035,6 +1077,7 @@ static Suite *command_suite(void)
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_every_command_parses);
     tcase_add_test(tc, test_step_n);
+    tcase_add_test(tc, test_snapshot_path);
     tcase_add_test(tc, test_cmd_name_round_trip);
     tcase_add_test(tc, test_game_commands_parse);
     tcase_add_test(tc, test_game_commands_hostile);

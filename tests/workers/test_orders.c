@@ -165,6 +165,31 @@ START_TEST(test_spawn)
 }
 END_TEST
 
+/* A spawn applied by a fresh process (a restarted worker, a restore,
+ * vr-replay: a vr_sim that has run no turn yet) charges the same upkeep as
+ * one applied by a long-running worker: the economy's cost table is built by
+ * vr_sim_new, not lazily by the first economy turn. */
+START_TEST(test_spawn_upkeep_in_fresh_sim)
+{
+    world w;
+    make(&w);
+    vr_sim *fresh = NULL;
+    ck_assert_int_eq(vr_sim_new(&fresh, &SC), 0);
+    ck_assert_ptr_nonnull(fresh->design_credits);
+    vr_wcmd cmd = {.op = VR_OP_SPAWN, .faction = 2, .design = 1, .system = 4, .ships = 3};
+    vr_wresult r[1];
+    ck_assert_int_eq(vr_sim_commands(fresh, &w.c, 1, &cmd, 1, r), 0);
+    ck_assert_msg(r[0].code == 0, "%s", r[0].text);
+    int64_t row = vr_ent_row(&w.c, VR_TAB_fleets, r[0].entity);
+    ck_assert_int_ge(row, 0);
+    int64_t want = 3 * (w.sim->design_credits[1] / VR_UPKEEP_DIVISOR);
+    ck_assert_int_gt(want, 0);
+    ck_assert_int_eq(w.c.fleets_upkeep[row], want);
+    vr_sim_destroy(&fresh);
+    drop(&w);
+}
+END_TEST
+
 START_TEST(test_policy)
 {
     world w;
@@ -279,6 +304,7 @@ int main(void)
     tcase_add_test(tc, test_hold_and_retreat);
     tcase_add_test(tc, test_ai_respects_hold_then_takes_over);
     tcase_add_test(tc, test_spawn);
+    tcase_add_test(tc, test_spawn_upkeep_in_fresh_sim);
     tcase_add_test(tc, test_policy);
     tcase_add_test(tc, test_failures_change_nothing);
     tcase_add_test(tc, test_deterministic_and_order_matters);

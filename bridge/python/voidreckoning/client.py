@@ -254,6 +254,19 @@ class Client:
         """Turn, cluster hash and per-universe hashes (16 hex digits each)."""
         return self.request("hash")
 
+    def snapshot(self, path: Optional[str] = None, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Writes a snapshot of the whole cluster at the last committed turn
+        (taken between turns: during a turn it waits for the commit) to
+        ``path`` (made absolute here; default: a file named by turn in the
+        coordinator's --snapshot-dir).  Returns ``{"path", "turn", "bytes",
+        "cluster_hash"}``; raises :class:`CommandError` naming what was
+        wrong (a directory that does not exist, a full disk...).  Start a
+        cluster from it with ``vr-coordinator --restore PATH``."""
+        fields: Dict[str, Any] = {}
+        if path is not None:
+            fields["path"] = os.path.abspath(os.fspath(path))
+        return self.request("snapshot", timeout=timeout, **fields)
+
     def shutdown(self) -> Dict[str, Any]:
         """Stops the cluster cleanly (its segments are removed)."""
         return self.request("shutdown")
