@@ -12,8 +12,9 @@
 #   2. bench/scale.py: the simulation at scale, one universe of 1M ships in
 #      process (vr-bench-turn) and 10M ships over 8 universes on a real
 #      cluster; it merges bench.py's rows into the one table it prints;
-#   3. bench/bridge.py and bench/events.py: the Python bridge and the event
-#      stream, one table each.
+#   3. bench/bridge.py, bench/events.py and bench/recovery.py: the Python
+#      bridge, the event stream and recovery after a worker kill, one table
+#      each.
 # --quick skips the 10M-ship cluster (the slow part: about 30 s here with
 # today's turn, at most about 3 minutes: bench/scale.py fits it to a budget).
 # A part that fails does not stop the others; the exit status is then 1.

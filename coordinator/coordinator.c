@@ -52,6 +52,8 @@ extern char **environ;
 
 static volatile sig_atomic_t got_signal;
 static void on_signal(int sig) { got_signal = sig; }
+/* SIGCHLD only interrupts zmq_poll, so a dead worker is reaped at once */
+static void on_child(int sig) { (void)sig; }
 
 static uint64_t now_ns(void)
 {
@@ -66,6 +68,8 @@ typedef struct opts {
     uint64_t seed;
     uint64_t turns; /* 0 = until stopped */
     bool plan_only, reclaim, paused, quiet, hold;
+    bool resume;            /* --resume NAME: continue the arenas a dead coordinator left */
+    const char *world_opt;  /* the last option given that shapes the world (refused with --resume) */
     double worker_timeout;
     uint32_t max_restarts; /* per universe; 0: a lost worker stops the cluster */
     const char *topology, *cmd_endpoint, *worker_bin, *hash_log;
@@ -108,6 +112,7 @@ typedef struct worker {
     uint32_t restarts;                /* times this universe's worker was restarted */
     bool restarting, adopting;        /* spawned again, no HELLO yet / ADOPT sent, no PONG yet */
     bool replayed;                    /* its DONE of the turn in progress is a replay: compare */
+    bool resend;                      /* came back: peers re-send their batches after the next COMMIT */
     uint64_t done_hash;               /* the DONE hash a replay must equal */
     uint32_t nportal;                 /* portal traffic of its DONE, recorded at COMMIT */
     vr_portal_stat portal[VR_PORTAL_STATS_MAX];
@@ -225,6 +230,8 @@ static void usage(FILE *f)
 "      --mode OCTAL         permissions of the segments (default 0600)\n"
 "      --max-restarts N     restarts of each universe's worker before the cluster stops\n"
 "                           (default 3; 0: a lost worker stops the cluster)\n"
+"      --resume NAME        continue cluster NAME from the arenas its killed coordinator\n"
+"                           left in /dev/shm (world options come from the dead run)\n"
 "      --hash-log FILE      append \"TURN CLUSTER_HASH U0_HASH U1_HASH ...\" per committed turn\n"
 "      --worker-bin PATH    vr-worker executable (default: next to vr-coordinator)\n"
 "      --portals SPEC       portal network: default (a ring: u -> u+1), off, or NAME=FILE[,NAME=FILE...]\n"
@@ -263,7 +270,7 @@ static int parse_opts(opts *o, int argc, char **argv)
                 .max_restarts = 3, .mode = 0600, .sc = {.systems = 256, .fleets = 4096, .factions = 4}};
     enum { O_SYSTEMS = 256, O_FLEETS, O_FACTIONS, O_PAUSED, O_HOLD, O_PLAN, O_TOPO, O_PIN,
            O_RECLAIM, O_CMD, O_WT, O_MODE, O_BIN, O_HASHLOG, O_CONTENT, O_PORTALS, O_UNAMES,
-           O_RESTARTS, O_RESTORE, O_SNAP_EVERY, O_SNAP_DIR, O_SNAP_KEEP, O_CMDLOG };
+           O_RESTARTS, O_RESUME, O_RESTORE, O_SNAP_EVERY, O_SNAP_DIR, O_SNAP_KEEP, O_CMDLOG };
     static const struct option lo[] = {
         {"name", 1, 0, 'n'}, {"universes", 1, 0, 'u'}, {"seed", 1, 0, 's'}, {"turns", 1, 0, 't'},
         {"systems", 1, 0, O_SYSTEMS}, {"fleets", 1, 0, O_FLEETS}, {"factions", 1, 0, O_FACTIONS},
@@ -272,13 +279,18 @@ static int parse_opts(opts *o, int argc, char **argv)
         {"cmd-endpoint", 1, 0, O_CMD}, {"worker-timeout", 1, 0, O_WT}, {"mode", 1, 0, O_MODE},
         {"worker-bin", 1, 0, O_BIN}, {"hash-log", 1, 0, O_HASHLOG}, {"content", 1, 0, O_CONTENT}, {"portals", 1, 0, O_PORTALS},
         {"universe-names", 1, 0, O_UNAMES}, {"max-restarts", 1, 0, O_RESTARTS},
-        {"restore", 1, 0, O_RESTORE}, {"snapshot-every", 1, 0, O_SNAP_EVERY}, {"snapshot-dir", 1, 0, O_SNAP_DIR},
-        {"snapshot-keep", 1, 0, O_SNAP_KEEP}, {"command-log", 1, 0, O_CMDLOG}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"resume", 1, 0, O_RESUME}, {"restore", 1, 0, O_RESTORE}, {"snapshot-every", 1, 0, O_SNAP_EVERY},
+        {"snapshot-dir", 1, 0, O_SNAP_DIR}, {"snapshot-keep", 1, 0, O_SNAP_KEEP}, {"command-log", 1, 0, O_CMDLOG},
+        {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     uint64_t v;
     while ((ch = getopt_long(argc, argv, "n:u:s:t:qh", lo, NULL)) != -1) {
+        if (ch == 'u' || ch == 's' || ch == O_SYSTEMS || ch == O_FLEETS || ch == O_FACTIONS || ch == O_CONTENT ||
+            ch == O_PORTALS || ch == O_UNAMES)
+            o->world_opt = argv[optind - 1][0] == '-' || optind < 2 ? argv[optind - 1] : argv[optind - 2];
         switch (ch) {
         case 'n': o->name = optarg; break;
+        case O_RESUME: o->resume = true, o->name = optarg; break;
         case 'u':
             if (parse_u64(optarg, 1024, &v, "--universes") || v == 0)
                 return v == 0 ? (logf_("--universes must be at least 1"), 2) : 2;
@@ -551,7 +563,7 @@ static int send_worker(coord *c, uint32_t u, const vr_msg *m)
     if (zmq_send(c->wsock, id, (size_t)idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(c->wsock, buf, (size_t)n, ZMQ_DONTWAIT) < 0) {
         int e = errno;
-        if (c->w[u].alive && !c->stop)
+        if (c->w[u].alive && !c->w[u].restarting && !c->stop)
             logf_("send %s to worker u%u: %s", vr_msg_name(m->type), u, zmq_strerror(e));
         return -e;
     }
@@ -653,7 +665,7 @@ static void portal_violation(void *arg, uint32_t src, uint32_t dst, const char *
 static void portal_resend(coord *c, uint32_t u)
 {
     for (uint32_t p = 0; c->o.net && p < c->o.universes; p++) {
-        if (!vr_portal_net_peers(c->o.net, p, u) || !c->w[p].alive)
+        if (!vr_portal_net_peers(c->o.net, p, u) || !c->w[p].alive || c->w[p].restarting)
             continue;
         vr_msg m = {.type = VR_MSG_RESEND, .universe = u, .turn = c->turn};
         send_worker(c, p, &m);
@@ -1258,6 +1270,16 @@ static void handle_command(coord *c)
  * batches are exactly-once whatever the timing: the sender's outbox is in
  * its arena, receivers drop copies of a batch they have (or applied). */
 
+/* VR_TEST_COORD_DIE_AFTER_COMMIT=N (tests only): the coordinator kills
+ * itself right after broadcasting COMMIT(N), before recording it: some
+ * workers publish N, some may not, and --resume must roll them forward. */
+static void test_die_after_commit(uint64_t n)
+{
+    const char *k = getenv("VR_TEST_COORD_DIE_AFTER_COMMIT");
+    if (k && *k && strtoull(k, NULL, 10) == n)
+        raise(SIGKILL);
+}
+
 static void set_status(coord *c, uint32_t u, uint32_t status)
 {
     vr_cluster_write_begin(c->cl);
@@ -1311,6 +1333,9 @@ static void back(coord *c, uint32_t u)
     logf_("worker u%u (pid %d) is back at turn %" PRIu64, u, (int)w->pid, c->turn);
     publish_worker(c, u, "restarted", "back at the committed turn");
     portal_resend(c, u);
+    /* batches its peers sent during the turn in progress may have reached
+     * the dead process: once that turn commits they are sent again */
+    w->resend = true;
     if (c->in_turn) {
         if (w->done) { /* the dead process had answered: the replay must agree */
             w->replayed = true;
@@ -1518,7 +1543,7 @@ static int wait_hello(coord *c)
         int u;
         while ((u = recv_worker(c, &m)) >= 0) {
             if (m.type == VR_MSG_HELLO && !c->w[u].hello) {
-                if (m.turn != c->turn) { /* a fresh arena says 0; a restored one the snapshot's turn */
+                if (m.turn != c->turn && !c->o.resume) { /* fresh: 0; restored: the snapshot's turn; resumed: resume_turns */
                     fail(c, "worker u%d started on turn %" PRIu64 ", expected turn %" PRIu64, u, m.turn, c->turn);
                     return -VR_EWORKER;
                 }
@@ -1535,7 +1560,7 @@ static int wait_hello(coord *c)
                 r->entities = m.entities;
                 r->heartbeat_ns = c->w[u].last_seen;
                 vr_cluster_write_end(c->cl);
-                if (m.turn > 0) /* resumed on a committed turn: its inbound batches are gone */
+                if (m.turn > 0 && !c->o.resume) /* on a committed turn: its inbound batches are gone */
                     portal_resend(c, (uint32_t)u);
             } else if (m.type == VR_MSG_FAIL) {
                 fail(c, "worker u%d failed to start: %s", u, m.text);
@@ -1544,6 +1569,8 @@ static int wait_hello(coord *c)
         }
     }
     c->started = true;
+    if (c->o.resume) /* resume_turns sets the turn and the hashes */
+        return 0;
     uint64_t hashes[1024];
     for (uint32_t u = 0; u < c->o.universes; u++)
         hashes[u] = c->w[u].hash;
@@ -1590,7 +1617,7 @@ static int run_turn(coord *c)
                 if (w->done)
                     continue;
                 char why[160];
-                snprintf(why, sizeof why, "did not %s within %.1f s; killed",
+                snprintf(why, sizeof why, "did not %s within %.1f s (hung); killed",
                          w->restarting ? "say HELLO after its restart"
                          : w->adopting ? "answer ADOPT" : "answer TURN", c->o.worker_timeout);
                 set_status(c, u, VR_WORKER_HUNG);
@@ -1644,6 +1671,14 @@ static int run_turn(coord *c)
     for (uint32_t u = 0; u < c->o.universes; u++)
         vr_xfer_record(c->xfer, u, n, c->w[u].portal, c->w[u].nportal);
     broadcast(c, VR_MSG_COMMIT, n);
+    test_die_after_commit(n);
+    for (uint32_t u = 0; u < c->o.universes; u++)
+        if (c->w[u].resend && !c->w[u].restarting) {
+            c->w[u].resend = false;
+            c->turn = n; /* portal_resend asks for the batches of c->turn */
+            portal_resend(c, u);
+            c->turn = n - 1;
+        }
     /* after --restore, what left in the snapshot's turn was never reported here:
      * the first turn's arrivals cannot be audited (the audit still rolls over) */
     vr_xfer_check(c->xfer, n, c->restored_turn && n == c->restored_turn + 1 ? NULL : portal_violation, c);
@@ -1668,7 +1703,7 @@ static int run_turn(coord *c)
 #include "metrics.def"
 #undef VR_METRIC
         r->m_portal_violations = c->pviolations ? c->pviolations[u] : 0;
-        r->m_restarts = c->w[u].restarts;
+        r->m_restarts = c->w[u].metrics[VR_M_restarts] = c->w[u].restarts;
         if (c->w[u].restarting || c->w[u].adopting)
             r->status = VR_WORKER_STARTING;
     }
@@ -1708,6 +1743,256 @@ static void progress(coord *c, bool force)
     fflush(stderr);
 }
 
+/* ---- resume ------------------------------------------------------------------ */
+/* The run file $VR_RUNDIR/vr-NAME.run keeps what --resume needs to rebuild
+ * the world exactly: the cluster id and the options of the run (all but
+ * --reclaim and --hash-log).  Written once the arenas exist, removed when
+ * the coordinator stops; only a killed coordinator leaves it behind. */
+
+static void run_file(const char *name, char *out, size_t len)
+{
+    const char *rundir = getenv("VR_RUNDIR");
+    if (!rundir || !*rundir)
+        rundir = "/tmp";
+    snprintf(out, len, "%s/vr-%s.run", rundir, name);
+}
+
+static int write_run_file(coord *c, int argc, char **argv)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    run_file(c->o.name, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        logf_("cannot write %s: %s (needed by --resume)", tmp, strerror(errno));
+        return -EIO;
+    }
+    fprintf(f, "vr-coordinator run 1\ncluster_id %016" PRIx64 "\n", vr_cluster_header(c->cl)->seg.cluster_id);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--reclaim") || !strncmp(a, "--hash-log=", 11) || !strncmp(a, "--resume", 8) ||
+            !strncmp(a, "--restore=", 10))
+            continue;
+        if (!strcmp(a, "--hash-log") || !strcmp(a, "--restore")) {
+            i++;
+            continue;
+        }
+        if (!strchr(a, '\n'))
+            fprintf(f, "arg %s\n", a);
+    }
+    /* the world as it is (after --restore or a content pack decided parts of it) */
+    const opts *o = &c->o;
+    fprintf(f, "arg --universes\narg %u\narg --seed\narg %" PRIu64 "\narg --systems\narg %u\narg --fleets\narg %u\n"
+            "arg --factions\narg %u\n", o->universes, o->seed, o->sc.systems, o->sc.fleets, o->sc.factions);
+    if (o->content_dir[0])
+        fprintf(f, "arg --content\narg %s\n", o->content_dir);
+    if (o->portals)
+        fprintf(f, "arg --portals\narg %s\n", o->portals);
+    if (o->universe_names && *o->universe_names)
+        fprintf(f, "arg --universe-names\narg %s\n", o->universe_names);
+    int bad = ferror(f);
+    if (fclose(f) || bad || rename(tmp, path)) {
+        logf_("cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Reads NAME's run file into a new argv: argv0, the saved options, then
+ * the options of this command line (later, so they win). */
+static int read_run_file(const char *name, int argc, char **argv, int *nargc, char ***nargv, uint64_t *id)
+{
+    char path[PATH_MAX];
+    run_file(name, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        logf_("--resume %s: cannot open %s: %s (is the cluster's coordinator dead, and is VR_RUNDIR the one "
+              "it was started with?)", name, path, strerror(errno));
+        return -1;
+    }
+    char **v = calloc((size_t)argc + 256, sizeof *v);
+    int n = 0;
+    if (v)
+        v[n++] = argv[0];
+    char line[4096];
+    bool head = false;
+    *id = 0;
+    while (v && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!strcmp(line, "vr-coordinator run 1"))
+            head = true;
+        else if (!strncmp(line, "cluster_id ", 11))
+            *id = strtoull(line + 11, NULL, 16);
+        else if (!strncmp(line, "arg ", 4) && n < 250)
+            v[n++] = strdup(line + 4);
+    }
+    fclose(f);
+    if (!v || !head || !*id) {
+        logf_("--resume %s: %s is not a run file this coordinator reads", name, path);
+        free(v);
+        return -1;
+    }
+    for (int i = 1; i < argc; i++)
+        v[n++] = argv[i];
+    *nargc = n;
+    *nargv = v;
+    return 0;
+}
+
+/* Whether process pid is gone (or a zombie nobody reaped yet). */
+static bool process_gone(pid_t pid)
+{
+    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+        return true;
+    char p[64], st[512];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return true;
+    size_t k = fread(st, 1, sizeof st - 1, f);
+    fclose(f);
+    st[k] = 0;
+    const char *rp = strrchr(st, ')');
+    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/* Attaches the cluster segment and the arenas a killed coordinator left. */
+static int resume_world(coord *c, uint64_t id)
+{
+    const opts *o = &c->o;
+    char why[256] = "";
+    int rc = vr_cluster_attach(&c->cl, o->name, true, why, sizeof why);
+    if (rc) {
+        logf_("--resume %s: cannot attach the cluster segment: %s", o->name, why[0] ? why : vr_strerror(rc));
+        return rc;
+    }
+    vr_cluster_hdr *h = vr_cluster_header(c->cl);
+    if (h->seg.cluster_id != id || h->nuniverses != o->universes) {
+        logf_("--resume %s: the cluster segment (id %016" PRIx64 ", %u universes) is not the run its run file "
+              "describes (id %016" PRIx64 ", %u universes)", o->name, h->seg.cluster_id, h->nuniverses, id,
+              o->universes);
+        return -VR_EBADARG;
+    }
+    if (h->coordinator_pid != (int32_t)getpid() && !process_gone(h->coordinator_pid)) {
+        logf_("--resume %s: its coordinator (pid %d) is still running", o->name, (int)h->coordinator_pid);
+        return -VR_ERUNNING;
+    }
+    /* the old workers stop by themselves once their coordinator is gone */
+    for (uint32_t u = 0; u < o->universes; u++) {
+        pid_t pid = vr_cluster_universe(c->cl, u)->worker_pid;
+        uint64_t until = now_ns() + 10000000000ull;
+        while (!process_gone(pid) && now_ns() < until)
+            usleep(20000);
+        if (!process_gone(pid)) {
+            logf_("--resume %s: worker u%u of the dead coordinator (pid %d) is still running", o->name, u, (int)pid);
+            return -VR_ERUNNING;
+        }
+    }
+    c->arenas = calloc(o->universes, sizeof *c->arenas);
+    c->w = calloc(o->universes, sizeof *c->w);
+    c->queue = calloc(MAX_QUEUED, sizeof *c->queue);
+    c->results = calloc(RESULTS, sizeof *c->results);
+    if (!c->arenas || !c->w || !c->queue || !c->results)
+        return -ENOMEM;
+    for (uint32_t u = 0; u < o->universes; u++) {
+        char seg[VR_SEGNAME_MAX];
+        vr_segname(seg, sizeof seg, o->name, (int)u);
+        rc = vr_arena_attach(&c->arenas[u], seg, true, id, why, sizeof why);
+        if (rc) {
+            logf_("--resume %s: cannot attach arena %s: %s", o->name, seg, why[0] ? why : vr_strerror(rc));
+            return rc;
+        }
+    }
+    vr_cluster_write_begin(c->cl);
+    h->coordinator_pid = (int32_t)getpid();
+    c->turn = h->committed_turn;
+    c->cluster_hash = h->cluster_hash;
+    vr_cluster_write_end(c->cl);
+    return 0;
+}
+
+/* After every resumed worker said HELLO: bring all universes to one turn.
+ * The dead coordinator may have died between its COMMIT(n) broadcast and
+ * the last worker's publish: then some arenas show n and the others n - 1
+ * with n computed (their DONE was in, or there would be no COMMIT), which
+ * they adopt.  Roll-forward only: a published turn is never undone. */
+static int resume_turns(coord *c)
+{
+    uint32_t nu = c->o.universes;
+    uint64_t top = 0, *pub = calloc(nu, sizeof *pub);
+    if (!pub)
+        return -ENOMEM;
+    for (uint32_t u = 0; u < nu; u++) {
+        vr_arena_published(c->arenas[u], &pub[u], NULL);
+        if (pub[u] > top)
+            top = pub[u];
+    }
+    c->turn = top;
+    for (uint32_t u = 0; u < nu && !c->failed; u++) {
+        if (pub[u] == top)
+            continue;
+        if (pub[u] + 1 != top) {
+            fail(c, "--resume: universe %u is at turn %" PRIu64 " and another at %" PRIu64 "; cannot continue", u,
+                 pub[u], top);
+            break;
+        }
+        logf_("universe %u published turn %" PRIu64 "; the dead coordinator committed turn %" PRIu64
+              ": rolling forward (ADOPT)", u, pub[u], top);
+        vr_msg a = {.type = VR_MSG_ADOPT, .turn = top, .hash = 0};
+        c->w[u].adopting = true;
+        send_worker(c, u, &a);
+    }
+    free(pub);
+    uint64_t deadline = now_ns() + (uint64_t)(c->o.worker_timeout * 1e9);
+    for (;;) {
+        uint32_t waiting = 0;
+        for (uint32_t u = 0; u < nu; u++)
+            waiting += c->w[u].adopting;
+        if (!waiting || c->failed)
+            break;
+        if (now_ns() > deadline || got_signal) {
+            fail(c, "--resume: %u universe%s did not answer ADOPT", waiting, waiting == 1 ? "" : "s");
+            break;
+        }
+        bool ready;
+        poll_once(c, 100, &ready);
+        vr_msg m;
+        int u;
+        while (ready && (u = recv_worker(c, &m)) >= 0) {
+            if (!c->w[u].adopting)
+                continue;
+            if (m.type == VR_MSG_PONG && m.turn == top)
+                c->w[u].adopting = false;
+            else if (m.type == VR_MSG_FAIL)
+                fail(c, "--resume: universe %d cannot roll forward to turn %" PRIu64 ": %s", u, top, m.text);
+        }
+    }
+    if (c->failed)
+        return -VR_EWORKER;
+    uint64_t hashes[1024];
+    vr_cluster_hdr *h = vr_cluster_header(c->cl);
+    vr_cluster_write_begin(c->cl);
+    for (uint32_t u = 0; u < nu; u++) {
+        vr_arena_published(c->arenas[u], NULL, &c->w[u].hash);
+        hashes[u] = c->w[u].hash;
+        vr_urec *r = vr_cluster_universe(c->cl, u);
+        r->committed_turn = top;
+        r->state_hash = c->w[u].hash;
+        r->status = VR_WORKER_READY;
+    }
+    c->cluster_hash = vr_cluster_hash(hashes, nu);
+    h->committed_turn = top;
+    h->cluster_hash = c->cluster_hash;
+    vr_cluster_write_end(c->cl);
+    for (uint32_t u = 0; u < nu; u++) /* everyone's inbound batches of `top` again */
+        portal_resend(c, u);
+    log_hashes(c);
+    logf_("cluster \"%s\" resumed at turn %" PRIu64 " (cluster hash %016" PRIx64 ")", c->o.name, top,
+          c->cluster_hash);
+    return 0;
+}
+
 /* ---- shutdown ------------------------------------------------------------------ */
 
 static void stop_workers(coord *c)
@@ -1735,6 +2020,18 @@ static void stop_workers(coord *c)
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
     }
+}
+
+/* The portal network, its endpoints and the audit (idempotent). */
+static void free_portals(coord *c)
+{
+    free(c->pendpoints);
+    free(c->pviolations);
+    c->pendpoints = NULL;
+    c->pviolations = NULL;
+    vr_xfer_destroy(&c->xfer);
+    vr_portal_net_destroy(&c->o.net);
+    c->o.sc.portals = NULL;
 }
 
 static void teardown(coord *c)
@@ -1774,14 +2071,14 @@ static void teardown(coord *c)
         worker_portal_endpoint(c, u, ep, sizeof ep);
         unlink(ep + 6);
     }
-    free(c->pendpoints);
-    free(c->pviolations);
-    vr_xfer_destroy(&c->xfer);
-    vr_portal_net_destroy(&c->o.net);
+    free_portals(c);
     for (uint32_t u = 0; c->arenas && u < c->o.universes; u++)
         vr_arena_detach(&c->arenas[u]);
     vr_cluster_detach(&c->cl);
     vr_shm_remove_all(c->o.name);
+    char rf[PATH_MAX];
+    run_file(c->o.name, rf, sizeof rf);
+    unlink(rf);
     free(c->arenas);
     free(c->w);
     free(c->queue);
@@ -1841,6 +2138,8 @@ static int open_sockets(coord *c)
     return 0;
 }
 
+static char **rargv; /* --resume: the options of the dead run, kept for the whole run */
+
 /* --restore: the snapshot's options become the run's; an option given
  * explicitly that says otherwise is an error, never silently overridden. */
 static int restore_opts(opts *o, vr_snapshot **snap)
@@ -1891,6 +2190,25 @@ int main(int argc, char **argv)
     int rc = parse_opts(&c.o, argc, argv);
     if (rc)
         return rc;
+    uint64_t resume_id = 0;
+    if (c.o.resume) { /* the world of the dead run, then this command line's other options */
+        if (c.o.world_opt) {
+            logf_("--resume %s continues the world of the dead run; %s cannot be given with it", c.o.name,
+                  c.o.world_opt);
+            return 2;
+        }
+        int rargc = 0;
+        if (read_run_file(c.o.name, argc, argv, &rargc, &rargv, &resume_id))
+            return 1;
+        optind = 0; /* glibc: start getopt afresh */
+        if ((rc = parse_opts(&c.o, rargc, rargv)))
+            return rc;
+        c.o.resume = true;
+    }
+    if (c.o.resume && c.o.restore) {
+        logf_("--resume continues the arenas in /dev/shm; --restore starts from a snapshot: give one of them");
+        return 2;
+    }
     vr_snapshot *snap = NULL;
     if (c.o.restore && (rc = restore_opts(&c.o, &snap)))
         return rc;
@@ -1936,6 +2254,7 @@ int main(int argc, char **argv)
         if (rc) {
             logf_("--portals %s: %s", c.o.portals ? c.o.portals : "default", perr[0] ? perr : vr_strerror(rc));
             drop_content(&c.o);
+            free_portals(&c);
             return 1;
         }
         c.o.portal_hash = vr_portal_net_hash(c.o.net);
@@ -1952,6 +2271,8 @@ int main(int argc, char **argv)
         c.pviolations = calloc(c.o.universes, sizeof *c.pviolations);
         if (!c.pendpoints || !c.pviolations || vr_xfer_new(&c.xfer, c.o.universes)) {
             logf_("out of memory");
+            drop_content(&c.o);
+            free_portals(&c);
             return 1;
         }
         for (uint32_t u = 0; u < c.o.universes; u++) {
@@ -1968,6 +2289,7 @@ int main(int argc, char **argv)
     if (vr_topology_load(&topo, c.o.topology, err, sizeof err)) {
         logf_("%s", err);
         drop_content(&c.o);
+        free_portals(&c);
         return 1;
     }
     uint64_t *sizes = calloc(c.o.universes, sizeof *sizes);
@@ -1984,12 +2306,14 @@ int main(int argc, char **argv)
     if (rc) {
         logf_("cannot make a placement plan: %s", vr_strerror(rc));
         drop_content(&c.o);
+        free_portals(&c);
         return 1;
     }
     if (c.o.plan_only) {
         vr_plan_print(&c.plan, stdout);
         vr_plan_fini(&c.plan);
         drop_content(&c.o);
+        free_portals(&c);
         return 0;
     }
     if (!c.o.quiet)
@@ -1997,32 +2321,57 @@ int main(int argc, char **argv)
     if (!c.plan.thissystem)
         logf_("topology is not this machine: workers will report binding, not apply it");
 
-    if (check_stale(&c.o)) {
+    if (!c.o.resume && check_stale(&c.o)) {
         vr_plan_fini(&c.plan);
         drop_content(&c.o);
+        free_portals(&c);
         return 1;
     }
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction sc = {.sa_handler = on_child, .sa_flags = SA_NOCLDSTOP};
+    sigaction(SIGCHLD, &sc, NULL);
 
     c.paused = c.o.paused;
-    if (c.o.hash_log && !(c.hash_log = fopen(c.o.hash_log, "w"))) {
+    if (c.o.hash_log && !(c.hash_log = fopen(c.o.hash_log, c.o.resume ? "a" : "w"))) {
         logf_("--hash-log %s: %s", c.o.hash_log, strerror(errno));
         vr_plan_fini(&c.plan);
         drop_content(&c.o);
+        free_portals(&c);
         return 1;
     }
-    if (c.o.command_log && !(c.cmd_log = fopen(c.o.command_log, "w"))) {
+    if (c.o.command_log && !(c.cmd_log = fopen(c.o.command_log, c.o.resume ? "a" : "w"))) {
         logf_("--command-log %s: %s", c.o.command_log, strerror(errno));
         vr_plan_fini(&c.plan);
         drop_content(&c.o);
+        free_portals(&c);
         return 1;
     }
-    if (c.cmd_log)
+    if (c.cmd_log && !c.o.resume)
         fprintf(c.cmd_log, "# vr command log 1: universes %u seed %" PRIu64 "\n", c.o.universes, c.o.seed);
-    rc = create_world(&c);
+    if (c.o.resume) {
+        rc = resume_world(&c, resume_id);
+        if (rc) { /* not ours: leave every segment as it is */
+            for (uint32_t u = 0; c.arenas && u < c.o.universes; u++)
+                vr_arena_detach(&c.arenas[u]);
+            vr_cluster_detach(&c.cl);
+            vr_plan_fini(&c.plan);
+            drop_content(&c.o);
+            free(c.arenas), free(c.w), free(c.queue), free(c.results);
+            free_portals(&c);
+            if (c.hash_log)
+                fclose(c.hash_log);
+            if (c.cmd_log)
+                fclose(c.cmd_log);
+            return 1;
+        }
+    } else {
+        rc = create_world(&c);
+        if (rc == 0)
+            rc = write_run_file(&c, argc, argv);
+    }
     drop_content(&c.o);
     if (rc == 0 && snap) { /* the arenas hold the snapshot's turn before any worker starts */
         char err[512] = "";
@@ -2042,6 +2391,8 @@ int main(int argc, char **argv)
         rc = open_sockets(&c);
     if (rc == 0)
         rc = wait_hello(&c);
+    if (rc == 0 && c.o.resume)
+        rc = resume_turns(&c);
     if (rc) {
         teardown(&c);
         return c.failed ? 3 : 1;

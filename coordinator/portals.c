@@ -66,17 +66,16 @@ void vr_xfer_record(vr_xfer *x, uint32_t u, uint64_t turn, const vr_portal_stat 
         const vr_portal_stat *p = &st[i];
         if (p->peer >= x->n)
             continue;
+        /* each cell is written by one universe only, once per (peer, dir): a
+         * DONE of the same turn that comes again (a worker restarted and
+         * replayed it) replaces it instead of counting twice */
         cell *c = p->dir == 0 ? &x->sent[(size_t)u * x->n + p->peer] : &x->recv[(size_t)p->peer * x->n + u];
         c->seen = true;
         c->turn = p->turn;
-        c->fleets += p->fleets;
-        c->ships += p->ships;
+        c->fleets = p->fleets;
+        c->ships = p->ships;
         for (int r = 0; r < 4; r++)
-            c->res[r] += p->res[r];
-        if (p->dir == 0)
-            x->fleets_out += p->fleets, x->ships_out += p->ships;
-        else
-            x->fleets_in += p->fleets, x->ships_in += p->ships;
+            c->res[r] = p->res[r];
     }
 }
 
@@ -102,7 +101,11 @@ uint32_t vr_xfer_check(vr_xfer *x, uint64_t turn, vr_xfer_report *report, void *
                 report(arg, s, d, why);
             bad++;
         }
-    /* roll over: this turn's sends are checked against the next turn's arrivals */
+    for (size_t k = 0; k < (size_t)x->n * x->n; k++) {
+        x->fleets_out += x->sent[k].fleets, x->ships_out += x->sent[k].ships;
+        x->fleets_in += x->recv[k].fleets, x->ships_in += x->recv[k].ships;
+    }
+        /* roll over: this turn's sends are checked against the next turn's arrivals */
     cell *t = x->sent_prev;
     x->sent_prev = x->sent;
     x->sent = t;

@@ -137,6 +137,11 @@ int vr_plink_new(vr_plink **out, const vr_plink_opts *o)
         pl->out[u] = zmq_socket(o->ctx, ZMQ_PUSH);
         zmq_setsockopt(pl->out[u], ZMQ_LINGER, &linger, sizeof linger);
         zmq_setsockopt(pl->out[u], ZMQ_SNDHWM, &hwm, sizeof hwm);
+        /* a restarted peer binds its endpoint again within milliseconds:
+         * reconnect quickly (ZeroMQ's default waits 100 ms) */
+        int ivl = 5, ivl_max = 200;
+        zmq_setsockopt(pl->out[u], ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+        zmq_setsockopt(pl->out[u], ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
         if (zmq_connect(pl->out[u], ep) < 0) {
             fprintf(stderr, "vr-worker u%u: zmq_connect(%s) to peer u%u: %s\n", o->me, ep, u, zmq_strerror(errno));
             vr_plink_destroy(&pl);

@@ -223,7 +223,7 @@ def test_second_coordinator_with_same_name_is_refused(cluster):
 
 
 def test_killed_worker_is_detected_and_cluster_stops(cluster):
-    c = cluster().start("--paused", "--max-restarts", "0")  # fail fast; restarts: test_recovery.py
+    c = cluster().start("--paused", "--max-restarts", "0")  # restarts: tests/e2e/test_recovery.py
     os.kill(c.worker_pids[2], signal.SIGKILL)
     rc, out, err = c.wait(timeout=30)
     assert rc == 3

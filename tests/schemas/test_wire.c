@@ -26,7 +26,7 @@ static const struct {
 } shapes[] = {
     {VR_MSG_HELLO, "upfthE"}, {VR_MSG_TURN, "tsC"}, {VR_MSG_DONE, "thEnMRP"}, {VR_MSG_COMMIT, "t"},
     {VR_MSG_STOP, ""},       {VR_MSG_FAIL, "tcx"}, {VR_MSG_PING, ""},    {VR_MSG_PONG, "t"},
-    {VR_MSG_RESEND, "ut"},
+    {VR_MSG_RESEND, "ut"}, {VR_MSG_ADOPT, "th"},
 };
 #define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
 
@@ -347,7 +347,7 @@ END_TEST
 START_TEST(test_encode_unknown_type)
 {
     char buf[VR_WIRE_MAX_BYTES];
-    static const int bad[] = {0, 10, 99, -1, 1000};
+    static const int bad[] = {0, 11, 99, -1, 1000};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         vr_msg in = full_msg(bad[i]);
         ck_assert_int_eq(vr_msg_encode(&in, buf, sizeof buf), -VR_EBADMSG);
