@@ -1542,7 +1542,7 @@ static int wait_hello(coord *c)
         int u;
         while ((u = recv_worker(c, &m)) >= 0) {
             if (m.type == VR_MSG_HELLO && !c->w[u].hello) {
-                if (m.turn != c->turn) { /* a fresh arena says 0; a restored one the snapshot's turn */
+                if (m.turn != c->turn && !c->o.resume) { /* fresh: 0; restored: the snapshot's turn; resumed: resume_turns */
                     fail(c, "worker u%d started on turn %" PRIu64 ", expected turn %" PRIu64, u, m.turn, c->turn);
                     return -VR_EWORKER;
                 }
@@ -1770,29 +1770,26 @@ static int write_run_file(coord *c, int argc, char **argv)
     fprintf(f, "vr-coordinator run 1\ncluster_id %016" PRIx64 "\n", vr_cluster_header(c->cl)->seg.cluster_id);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--reclaim") || !strncmp(a, "--hash-log=", 11) || !strncmp(a, "--resume", 8))
+        if (!strcmp(a, "--reclaim") || !strncmp(a, "--hash-log=", 11) || !strncmp(a, "--resume", 8) ||
+            !strncmp(a, "--restore=", 10))
             continue;
         if (!strcmp(a, "--hash-log") || !strcmp(a, "--restore")) {
             i++;
             continue;
         }
-        if (!strncmp(a, "--restore=", 10))
-            continue;
         if (!strchr(a, '\n'))
             fprintf(f, "arg %s\n", a);
     }
-    /* a restored run is resumed without its snapshot file: the world
-     * options it took from the snapshot are written out instead */
-    if (c->o.restore) {
-        fprintf(f, "arg --universes=%u\narg --seed=%" PRIu64 "\narg --systems=%u\narg --fleets=%u\narg --factions=%u\n",
-                c->o.universes, c->o.seed, c->o.sc.systems, c->o.sc.fleets, c->o.sc.factions);
-        if (c->o.content_dir[0])
-            fprintf(f, "arg --content=%s\n", c->o.content_dir);
-        if (c->o.portals)
-            fprintf(f, "arg --portals=%s\n", c->o.portals);
-        if (c->o.universe_names)
-            fprintf(f, "arg --universe-names=%s\n", c->o.universe_names);
-    }
+    /* the world as it is (after --restore or a content pack decided parts of it) */
+    const opts *o = &c->o;
+    fprintf(f, "arg --universes\narg %u\narg --seed\narg %" PRIu64 "\narg --systems\narg %u\narg --fleets\narg %u\n"
+            "arg --factions\narg %u\n", o->universes, o->seed, o->sc.systems, o->sc.fleets, o->sc.factions);
+    if (o->content_dir[0])
+        fprintf(f, "arg --content\narg %s\n", o->content_dir);
+    if (o->portals)
+        fprintf(f, "arg --portals\narg %s\n", o->portals);
+    if (o->universe_names && *o->universe_names)
+        fprintf(f, "arg --universe-names\narg %s\n", o->universe_names);
     int bad = ferror(f);
     if (fclose(f) || bad || rename(tmp, path)) {
         logf_("cannot write %s: %s", path, strerror(errno));
@@ -2376,9 +2373,7 @@ int main(int argc, char **argv)
             vr_plan_fini(&c.plan);
             drop_content(&c.o);
             free(c.arenas), free(c.w), free(c.queue), free(c.results);
-            free(c.pendpoints), free(c.pviolations);
-            vr_xfer_destroy(&c.xfer);
-            vr_portal_net_destroy(&c.o.net);
+            free_portals(&c);
             if (c.hash_log)
                 fclose(c.hash_log);
             if (c.cmd_log)

@@ -185,9 +185,14 @@ def test_killed_coordinator_resumes_with_the_same_hashes(cluster, tmp_path):
     ref = reference(tmp_path, turns)
     c = cluster()
     first, second = tmp_path / "first.hashes", tmp_path / "second.hashes"
-    c.start(*SMALL, "--turns", str(turns), "--hash-log", str(first))
+    os.environ["VR_TEST_TURN_DELAY_MS"] = "10"  # 120 turns take over a second: the kill lands mid-run
+    try:
+        c.start(*SMALL, "--turns", str(turns), "--hash-log", str(first))
+    finally:
+        del os.environ["VR_TEST_TURN_DELAY_MS"]
+    pids = c.worker_pids
     assert wait_until(lambda: len(first.read_text().splitlines()) > 30, 30)
-    pids = worker_pids(c)
+    assert c.proc.poll() is None
     c.proc.kill()
     c.proc.communicate()
     assert wait_until(lambda: not any(pid_alive(p) for p in pids), 5), "workers outlived the coordinator"

@@ -101,7 +101,8 @@ def test_restore_replay_and_resume_with_fleets_in_transit(tmp_path):
         c.ctl("step", "4")
         assert wait_until(lambda: c.status()["turn"] == t + 4, 10)
         run_file = (tmp_path / f"vr-{c.name}.run").read_text()
-        assert "--restore" not in run_file and "--universes=3" in run_file and "--seed=5" in run_file
+        assert "--restore" not in run_file
+        assert "arg --universes\narg 3\n" in run_file and "arg --seed\narg 5\n" in run_file
         pids = c.worker_pids
         c.proc.kill()
         c.proc.communicate()

@@ -691,6 +691,7 @@ END_TEST
 
 int main(void)
 {
+    vt_init();
     Suite *s = suite_create("portal");
     TCase *tc = tcase_create("config");
     tcase_set_timeout(tc, 30);
@@ -698,6 +699,7 @@ int main(void)
     tcase_add_test(tc, test_example_files);
     tcase_add_loop_test(tc, test_broken_files, 0, (int)(sizeof broken / sizeof broken[0]));
     tcase_add_test(tc, test_bad_spec);
+    tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
     suite_add_tcase(s, tc);
     tc = tcase_create("world");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -711,6 +713,7 @@ int main(void)
     tcase_add_test(tc, test_fuzz);
     tcase_add_test(tc, test_order_through_portal);
     tcase_add_test(tc, test_turns_conserve);
+    tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
     suite_add_tcase(s, tc);
     return vt_run(s);
 }

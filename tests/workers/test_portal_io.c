@@ -185,11 +185,13 @@ END_TEST
 
 int main(void)
 {
+    vt_init();
     Suite *s = suite_create("portal_io");
     TCase *tc = tcase_create("transport");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_send_wait_exactly_once);
     tcase_add_test(tc, test_no_peers_no_sockets);
+    tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
     suite_add_tcase(s, tc);
     return vt_run(s);
 }
