@@ -660,7 +660,8 @@ static void portal_violation(void *arg, uint32_t src, uint32_t dst, const char *
 /* Universe u restarted (or resumed) on its arena: every peer sends its
  * batches of the last committed turn to it again (the receiver drops the
  * copies it already has).  The recovery code calls this from its restart
- * hook; HELLO of a worker at a turn > 0 calls it too. */
+ * hook; wait_hello calls it for every universe of a restored cluster, once
+ * all workers are connected. */
 static void portal_resend(coord *c, uint32_t u)
 {
     for (uint32_t p = 0; c->o.net && p < c->o.universes; p++) {
