@@ -48,6 +48,14 @@ typedef struct logdata {
     size_t nhashes, caph;
 } logdata;
 
+static void logdata_free(logdata *ld)
+{
+    for (size_t i = 0; i < ld->nhashes; i++)
+        free(ld->hashes[i].u);
+    free(ld->hashes), free(ld->cmds);
+    memset(ld, 0, sizeof *ld);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -214,6 +222,7 @@ int main(int argc, char **argv)
     }
     logdata ld = {0};
     if ((rc = read_log(log_path, nu, &ld))) {
+        logdata_free(&ld);
         vr_snapshot_close(&snap);
         return rc;
     }
