@@ -71,6 +71,14 @@ static void usage(FILE *f)
 "2 usage, 3 unusable snapshot, log or content.\n");
 }
 
+static void logdata_free(logdata *ld)
+{
+    for (size_t i = 0; i < ld->nhashes; i++)
+        free(ld->hashes[i].u);
+    free(ld->hashes), free(ld->cmds);
+    memset(ld, 0, sizeof *ld);
+}
+
 /* Parses the command log.  0, or 3 with the line named on stderr. */
 static int read_log(const char *path, uint32_t nu, logdata *ld)
 {
@@ -106,8 +114,14 @@ static int read_log(const char *path, uint32_t nu, logdata *ld)
             c.w.stance = (uint8_t)stance, c.w.budget_mode = (uint8_t)bm, c.w.to_universe = tou;
             c.w.budget[0] = (float)b0, c.w.budget[1] = (float)b1, c.w.budget[2] = (float)b2;
             if (ld->ncmds == ld->capc) {
-                ld->capc = ld->capc ? 2 * ld->capc : 256;
-                ld->cmds = realloc(ld->cmds, ld->capc * sizeof *ld->cmds);
+                size_t cap = ld->capc ? 2 * ld->capc : 256;
+                lcmd *nc = realloc(ld->cmds, cap * sizeof *nc);
+                if (!nc) {
+                    fprintf(stderr, "vr-replay: %s: out of memory\n", path);
+                    fclose(f);
+                    return 3;
+                }
+                ld->cmds = nc, ld->capc = cap;
             }
             ld->cmds[ld->ncmds++] = c;
         } else if (line[0] == 'H' && line[1] == ' ') {
@@ -131,8 +145,15 @@ static int read_log(const char *path, uint32_t nu, logdata *ld)
                 return 3;
             }
             if (ld->nhashes == ld->caph) {
-                ld->caph = ld->caph ? 2 * ld->caph : 256;
-                ld->hashes = realloc(ld->hashes, ld->caph * sizeof *ld->hashes);
+                size_t cap = ld->caph ? 2 * ld->caph : 256;
+                lhash *nh = realloc(ld->hashes, cap * sizeof *nh);
+                if (!nh) {
+                    fprintf(stderr, "vr-replay: %s: out of memory\n", path);
+                    free(h.u);
+                    fclose(f);
+                    return 3;
+                }
+                ld->hashes = nh, ld->caph = cap;
             }
             ld->hashes[ld->nhashes++] = h;
         } else {
@@ -243,6 +264,7 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "vr-replay: content %s: %s\n", cdir ? cdir : "(built-in)", err[0] ? err : vr_strerror(rc));
         vr_content_destroy(&content);
+        logdata_free(&ld);
         vr_snapshot_close(&snap);
         return 3;
     }
@@ -259,6 +281,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "vr-replay: portal network %s: %s\n", pcfg.spec ? pcfg.spec : "default", err);
         vr_portal_net_destroy(&net);
         vr_content_destroy(&content);
+        logdata_free(&ld);
         vr_snapshot_close(&snap);
         return 3;
     }
@@ -396,9 +419,7 @@ int main(int argc, char **argv)
         vr_sim_destroy(&sims[u]);
         vr_arena_detach(&arenas[u]);
     }
-    for (size_t i = 0; i < ld.nhashes; i++)
-        free(ld.hashes[i].u);
-    free(ld.hashes), free(ld.cmds);
+    logdata_free(&ld);
     free(arenas), free(sims), free(hash), free(batches), free(bp), free(cmds), free(res);
     vr_portal_net_destroy(&net);
     vr_content_destroy(&content);

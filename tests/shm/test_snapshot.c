@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
@@ -398,6 +400,43 @@ START_TEST(test_atomic_write)
 }
 END_TEST
 
+/* a writer killed (SIGKILL) at any moment of a write never leaves a corrupt
+ * file under the final name: it holds the previous complete snapshot or the
+ * new complete one */
+START_TEST(test_killed_mid_write)
+{
+    fix f;
+    setup(&f);
+    for (uint32_t u = 0; u < NU; u++) { /* bigger arenas: a write takes a while */
+        vr_arena_detach(&f.a[u]);
+        shm_unlink(f.seg[u]);
+        make_arena(&f, u, 400000, 42);
+    }
+    uint64_t bytes = write_it(&f);
+    for (int k = 0; k < 8; k++) {
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            vr_snap_info in = info42();
+            for (;;)
+                if (vr_snapshot_write(f.path, f.a, NU, &in, NULL, NULL, 0))
+                    _exit(1);
+        }
+        usleep((useconds_t)(1000 + 2500 * k));
+        kill(pid, SIGKILL);
+        int st;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert(WIFSIGNALED(st));
+        char err[512];
+        ck_assert_msg(open_err(f.path, err, sizeof err) == 0, "after a kill at %d: %s", k, err);
+        struct stat sb;
+        ck_assert_int_eq(stat(f.path, &sb), 0);
+        ck_assert_uint_eq((uint64_t)sb.st_size, bytes);
+    }
+    teardown(&f); /* removes the temporaries the killed writers left */
+}
+END_TEST
+
 int main(void)
 {
     vt_init();
@@ -411,6 +450,7 @@ int main(void)
     tcase_add_test(tc, test_versions);
     tcase_add_test(tc, test_foreign_and_missing);
     tcase_add_test(tc, test_atomic_write);
+    tcase_add_test(tc, test_killed_mid_write);
     tcase_add_unchecked_fixture(tc, NULL, vt_teardown);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
