@@ -1683,7 +1683,7 @@ static int run_turn(coord *c)
             portal_resend(c, u);
             c->turn = n - 1;
         }
-    /* after --restore, what left in the snapshot's turn was never reported here:
+    /* after --restore or --resume, what left in the first turn was never reported here:
      * the first turn's arrivals cannot be audited (the audit still rolls over) */
     vr_xfer_check(c->xfer, n, c->restored_turn && n == c->restored_turn + 1 ? NULL : portal_violation, c);
     uint64_t hashes[1024], ents = 0;
@@ -1986,6 +1986,7 @@ static int resume_turns(coord *c)
         r->status = VR_WORKER_READY;
     }
     c->cluster_hash = vr_cluster_hash(hashes, nu);
+    c->restored_turn = top; /* like --restore: what left in `top` was reported to the dead coordinator */
     h->committed_turn = top;
     h->cluster_hash = c->cluster_hash;
     vr_cluster_write_end(c->cl);

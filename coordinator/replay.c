@@ -48,14 +48,6 @@ typedef struct logdata {
     size_t nhashes, caph;
 } logdata;
 
-static void logdata_free(logdata *ld)
-{
-    for (size_t i = 0; i < ld->nhashes; i++)
-        free(ld->hashes[i].u);
-    free(ld->hashes), free(ld->cmds);
-    memset(ld, 0, sizeof *ld);
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
