@@ -1333,6 +1333,10 @@ static void back(coord *c, uint32_t u)
     logf_("worker u%u (pid %d) is back at turn %" PRIu64, u, (int)w->pid, c->turn);
     publish_worker(c, u, "restarted", "back at the committed turn");
     portal_resend(c, u);
+    if (c->o.net) { /* and it sends its own committed batches again: peers drop what they have */
+        vr_msg r = {.type = VR_MSG_RESEND, .universe = UINT32_MAX, .turn = c->turn};
+        send_worker(c, u, &r);
+    }
     /* batches its peers sent during the turn in progress may have reached
      * the dead process: once that turn commits they are sent again */
     w->resend = true;
@@ -1682,6 +1686,8 @@ static int run_turn(coord *c)
             portal_resend(c, u);
             c->turn = n - 1;
         }
+    /* after --restore or --resume the audit was seeded with what left in the
+     * first turn (vr_xfer_seed_arenas, from the committed outboxes) */
     vr_xfer_check(c->xfer, n, portal_violation, c);
     uint64_t hashes[1024], ents = 0;
     for (uint32_t u = 0; u < c->o.universes; u++)

@@ -94,6 +94,7 @@ def test_killed_workers_restart_and_hashes_match(cluster, tmp_path):
     assert rc == 0, err
     assert killed == 4
     assert err.count("restarting it on its arena") >= 4 and "is back at turn" in err
+    assert "portal conservation" not in err  # every transfer arrived exactly once
     assert hashes_of(log) == ref
     assert shm_segments(c.name) == []
 
@@ -116,6 +117,7 @@ def test_worker_dead_between_done_and_commit_rolls_forward(cluster, tmp_path):
     assert "worker u1" in r.stderr and "restarting it on its arena" in r.stderr
     # either the COMMIT of turn 20 was already out (roll forward) or not (replay): both end the same
     assert "rolling forward: ADOPT of its computed turn 20" in r.stderr or "is back at turn 19" in r.stderr
+    assert "portal conservation" not in r.stderr
     assert hashes_of(log) == ref
 
 
@@ -200,6 +202,7 @@ def test_killed_coordinator_resumes_with_the_same_hashes(cluster, tmp_path):
     r = resume(c, "--hash-log", str(second))
     assert r.returncode == 0, r.stderr
     assert f'cluster "{c.name}" resumed at turn' in r.stderr
+    assert "portal conservation" not in r.stderr
     assert f"final turn {turns}" in r.stdout
     merged = {**hashes_of(first), **hashes_of(second)}
     assert merged == ref
@@ -326,6 +329,7 @@ def test_chaos_kills_everywhere_same_end(cluster, tmp_path):
         c.ctl("shutdown")
         rc, out, err = c.wait(60)
         assert rc == 0, err
+        assert "portal conservation" not in err
     finally:
         del os.environ["VR_TEST_TURN_DELAY_MS"]
     assert kills == 6 and coordinator_killed
