@@ -232,34 +232,32 @@ static void bld_free(bld *b)
     vr__search_fini(&b->ws);
 }
 
-/* Copies the frozen per-node lists into the CSR array in CH-id order, a
- * node's forward arcs then its backward arcs, translating node ids (arc
+/* Copies one side of the frozen per-node lists (out: forward arcs, in:
+ * backward arcs) into CSR arrays in CH-id order, translating node ids (arc
  * ends, shortcut middles) to CH ids. */
-static int to_csr(const dlist *out, const dlist *in, vr__ch *ch)
+static int side_csr(const dlist *l, const vr__ch *ch, uint32_t **offp, vr__arc **arcp)
 {
     uint32_t n = ch->n;
     size_t total = 0;
     for (uint32_t v = 0; v < n; v++)
-        total += (size_t)out[v].n + in[v].n;
-    ch->off = malloc(sizeof *ch->off * (2 * (size_t)n + 1));
-    ch->arc = malloc(sizeof *ch->arc * (total ? total : 1));
-    if (!ch->off || !ch->arc || total > UINT32_MAX)
+        total += l[v].n;
+    uint32_t *off = *offp = malloc(sizeof *off * ((size_t)n + 1));
+    vr__arc *arc = *arcp = malloc(sizeof *arc * (total ? total : 1));
+    if (!off || !arc || total > UINT32_MAX)
         return -ENOMEM;
     uint32_t k = 0;
     for (uint32_t c = 0; c < n; c++) {
-        for (int side = 0; side < 2; side++) {
-            const dlist *dl = side ? &in[ch->old[c]] : &out[ch->old[c]];
-            ch->off[2 * c + side] = k;
-            for (uint32_t i = 0; i < dl->n; i++) {
-                vr__arc x = dl->a[i];
-                x.to = ch->id[x.to];
-                if (x.data & VR__SC)
-                    x.data = VR__SC | ch->id[x.data & ~VR__SC];
-                ch->arc[k++] = x;
-            }
+        const dlist *dl = &l[ch->old[c]];
+        off[c] = k;
+        for (uint32_t i = 0; i < dl->n; i++) {
+            vr__arc x = dl->a[i];
+            x.to = ch->id[x.to];
+            if (x.data & VR__SC)
+                x.data = VR__SC | ch->id[x.data & ~VR__SC];
+            arc[k++] = x;
         }
     }
-    ch->off[2 * (size_t)n] = k;
+    off[n] = k;
     return 0;
 }
 
@@ -417,11 +415,14 @@ int vr__ch_build(vr__ch *ch, const vr_graph *g, const uint8_t *blocked, uint32_t
             goto fail;
     }
     (void)next_rank;
-    if (layout(ch, g, b.level) || to_csr(b.out, b.in, ch))
+    if (layout(ch, g, b.level) || side_csr(b.out, ch, &ch->fo, &ch->fa) ||
+        side_csr(b.in, ch, &ch->bo, &ch->ba))
         goto fail;
-    for (uint32_t c = 0; c < n; c++) /* count each shortcut once */
-        for (uint32_t i = ch->off[2 * c]; i < ch->off[2 * c + 1]; i++)
-            ch->shortcuts += (ch->arc[i].data & VR__SC) != 0;
+    /* Each arc is in exactly one frozen list: its lower end's. */
+    for (uint32_t i = 0; i < ch->fo[n]; i++)
+        ch->shortcuts += (ch->fa[i].data & VR__SC) != 0;
+    for (uint32_t i = 0; i < ch->bo[n]; i++)
+        ch->shortcuts += (ch->ba[i].data & VR__SC) != 0;
     ch->blocked = malloc(g->m ? g->m : 1);
     if (!ch->blocked)
         goto fail;
@@ -441,70 +442,127 @@ void vr__ch_free(vr__ch *ch)
 {
     free(ch->id);
     free(ch->old);
-    free(ch->off);
-    free(ch->arc);
+    free(ch->fo);
+    free(ch->bo);
+    free(ch->fa);
+    free(ch->ba);
     free(ch->blocked);
     memset(ch, 0, sizeof *ch);
 }
 
 /* ---- query ------------------------------------------------------------- */
 
-static inline void label(vr__search *s, uint32_t v, double d, uint32_t pred, uint32_t arc)
+/* Max-heap of CH ids (no keys: the id is the key). */
+static inline void qpush(uint32_t *h, uint32_t *size, uint32_t v)
 {
-    s->l[v].stamp = s->cur;
-    s->l[v].dist = d;
-    s->l[v].pred = pred;
-    s->l[v].parc = arc;
-    vr__heap_set(&s->h, v, d);
+    uint32_t i = (*size)++;
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (h[parent] >= v)
+            break;
+        h[i] = h[parent];
+        i = parent;
+    }
+    h[i] = v;
 }
 
+static inline uint32_t qpop(uint32_t *h, uint32_t *size)
+{
+    uint32_t top = h[0], n = --(*size), v = h[n], i = 0;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && h[c + 1] > h[c])
+            c++;
+        if (h[c] <= v)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+    return top;
+}
+
+/* The query sweeps instead of running Dijkstra.  Every upward arc leads to
+ * a smaller CH id, so popping the largest id of the frontier first settles
+ * each node after all its predecessors in the search space: one pass over
+ * each arc, a heap of bare ints, no decrease-key.  The forward sweep covers
+ * the whole upward space of s; the backward sweep from t meets it and stops
+ * relaxing from nodes whose distance already reaches the best meeting cost
+ * (costs are >= 0).  Labels change only on a strict improvement, in a fixed
+ * order: the answer is a pure function of (CH, s, t). */
 double vr__ch_query(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t *meet)
 {
     const vr__ch *ch = &p->ch;
-    vr__search *F = &p->f, *B = &p->b;
-    vr__search_start(F);
-    vr__search_start(B);
-    label(F, ch->id[s], 0, VR_PATH_NONE, VR_PATH_NONE);
-    label(B, ch->id[t], 0, VR_PATH_NONE, VR_PATH_NONE);
-    double best = VR_PATH_INF;
-    uint32_t m = VR_PATH_NONE;
+    vr__qlabel *L = p->ql;
+    uint32_t *H = p->qheap, hs = 0;
+    if (++p->qcur == 0) { /* wrapped after 2^32 queries */
+        for (uint32_t v = 0; v < ch->n; v++)
+            L[v].sf = L[v].sb = 0;
+        p->qcur = 1;
+    }
+    const uint32_t cur = p->qcur;
     uint64_t settled = 0;
-    int turn = 0;
-    for (;;) {
-        bool fgo = F->h.size && F->h.key[0] < best;
-        bool bgo = B->h.size && B->h.key[0] < best;
-        if (!fgo && !bgo)
-            break;
-        bool fwd = fgo && (!bgo || turn == 0);
-        turn ^= 1;
-        vr__search *S = fwd ? F : B, *O = fwd ? B : F;
-        const vr__arc *arcs = ch->arc;
-        double d;
-        uint32_t u = vr__heap_pop(&S->h, &d);
+
+    uint32_t cs = ch->id[s], ct = ch->id[t];
+    L[cs].sf = cur;
+    L[cs].df = 0;
+    L[cs].pf = VR_PATH_NONE;
+    qpush(H, &hs, cs);
+    const uint32_t *fo = ch->fo;
+    const vr__arc *fa = ch->fa;
+    while (hs) {
+        uint32_t u = qpop(H, &hs);
+        double d = L[u].df;
         settled++;
-        if (O->l[u].stamp == O->cur && d + O->l[u].dist < best) {
-            best = d + O->l[u].dist;
-            m = u;
-        }
-        bool stalled = false;
-        const uint32_t *o = &ch->off[2 * (size_t)u];
-        uint32_t own_lo = o[!fwd], own_hi = o[1 + !fwd], opp_lo = o[fwd], opp_hi = o[1 + fwd];
-        for (uint32_t a = opp_lo; a < opp_hi; a++) {
-            uint32_t x = arcs[a].to;
-            if (S->l[x].stamp == S->cur && S->l[x].dist + arcs[a].cost < d) {
-                stalled = true;
-                break;
+        for (uint32_t a = fo[u], e = fo[u + 1]; a < e; a++) {
+            uint32_t w = fa[a].to;
+            double nd = d + fa[a].cost;
+            if (L[w].sf != cur) {
+                L[w].sf = cur;
+                L[w].df = nd;
+                L[w].pf = u;
+                qpush(H, &hs, w);
+            } else if (nd < L[w].df) {
+                L[w].df = nd;
+                L[w].pf = u;
             }
         }
-        if (stalled)
+    }
+
+    double best = VR_PATH_INF;
+    uint32_t m = VR_PATH_NONE;
+    L[ct].sb = cur;
+    L[ct].db = 0;
+    L[ct].pb = VR_PATH_NONE;
+    qpush(H, &hs, ct);
+    const uint32_t *bo = ch->bo;
+    const vr__arc *ba = ch->ba;
+    while (hs) {
+        uint32_t v = qpop(H, &hs);
+        double d = L[v].db;
+        settled++;
+        if (L[v].sf == cur && L[v].df + d < best) {
+            best = L[v].df + d;
+            m = v;
+        }
+        if (d >= best)
             continue;
-        for (uint32_t a = own_lo; a < own_hi; a++) {
-            uint32_t w = arcs[a].to;
-            double nd = d + arcs[a].cost;
+        for (uint32_t a = bo[v], e = bo[v + 1]; a < e; a++) {
+            uint32_t x = ba[a].to;
+            double nd = d + ba[a].cost;
             if (nd >= best) /* cannot improve the best meeting */
                 continue;
-            if (S->l[w].stamp != S->cur || nd < S->l[w].dist)
-                label(S, w, nd, u, a);
+            if (L[x].sb != cur) {
+                L[x].sb = cur;
+                L[x].db = nd;
+                L[x].pb = v;
+                qpush(H, &hs, x);
+            } else if (nd < L[x].db) {
+                L[x].db = nd;
+                L[x].pb = v;
+            }
         }
     }
     p->st.settled += settled;
@@ -518,9 +576,11 @@ double vr__ch_query(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t *meet)
  * CH). */
 static uint32_t find_arc(const vr__ch *ch, uint32_t v, int side, uint32_t other)
 {
-    for (uint32_t i = ch->off[2 * (size_t)v + side]; i < ch->off[2 * (size_t)v + side + 1]; i++)
-        if (ch->arc[i].to == other)
-            return ch->arc[i].data;
+    const uint32_t *off = side ? ch->bo : ch->fo;
+    const vr__arc *arc = side ? ch->ba : ch->fa;
+    for (uint32_t i = off[v]; i < off[v + 1]; i++)
+        if (arc[i].to == other)
+            return arc[i].data;
     return VR_PATH_NONE;
 }
 
@@ -529,6 +589,8 @@ static int unpack_arc(vr_pathfinder *p, uint32_t a, uint32_t b, uint32_t data)
 {
     const vr__ch *ch = &p->ch;
     size_t sp = 0;
+    if (data == VR_PATH_NONE)
+        return -EIO; /* inconsistent hierarchy: a bug, not bad input */
     if (vr__grow((void **)&p->stack, &p->stack_cap, 1, sizeof *p->stack))
         return -ENOMEM;
     p->stack[sp++] = (vr__uitem){a, b, data};
@@ -546,7 +608,7 @@ static int unpack_arc(vr_pathfinder *p, uint32_t a, uint32_t b, uint32_t data)
         uint32_t left = find_arc(ch, v, 1, it.a);  /* it.a -> v */
         uint32_t right = find_arc(ch, v, 0, it.b); /* v -> it.b */
         if (left == VR_PATH_NONE || right == VR_PATH_NONE)
-            return -EIO; /* inconsistent hierarchy: a bug, not bad input */
+            return -EIO;
         if (vr__grow((void **)&p->stack, &p->stack_cap, sp + 2, sizeof *p->stack))
             return -ENOMEM;
         p->stack[sp++] = (vr__uitem){v, it.b, right};
@@ -557,12 +619,13 @@ static int unpack_arc(vr_pathfinder *p, uint32_t a, uint32_t b, uint32_t data)
 
 int vr__ch_unpack(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t meet)
 {
-    const vr__search *F = &p->f, *B = &p->b;
+    const vr__qlabel *L = p->ql;
+    const vr__ch *ch = &p->ch;
     size_t nchain = 0;
     uint32_t gs = s; /* graph id; s and t are CH ids below */
-    s = p->ch.id[s];
-    t = p->ch.id[t];
-    for (uint32_t x = meet; x != s; x = F->l[x].pred) {
+    s = ch->id[s];
+    t = ch->id[t];
+    for (uint32_t x = meet; x != s; x = L[x].pf) {
         if (vr__grow((void **)&p->chain, &p->chain_cap, nchain + 1, sizeof *p->chain))
             return -ENOMEM;
         p->chain[nchain++] = x;
@@ -573,38 +636,38 @@ int vr__ch_unpack(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t meet)
     p->plen = 1;
     int rc = 0;
     for (size_t i = nchain; i-- > 0 && rc == 0;) {
-        uint32_t x = p->chain[i];
-        rc = unpack_arc(p, F->l[x].pred, x, p->ch.arc[F->l[x].parc].data);
+        uint32_t x = p->chain[i], pr = L[x].pf; /* arc pr -> x, pr lower */
+        rc = unpack_arc(p, pr, x, find_arc(ch, pr, 0, x));
     }
-    for (uint32_t x = meet; x != t && rc == 0; x = B->l[x].pred)
-        rc = unpack_arc(p, x, B->l[x].pred, p->ch.arc[B->l[x].parc].data);
+    for (uint32_t x = meet; x != t && rc == 0; x = L[x].pb) {
+        uint32_t nx = L[x].pb; /* arc x -> nx, nx lower */
+        rc = unpack_arc(p, x, nx, find_arc(ch, nx, 1, x));
+    }
     return rc;
 }
 
 uint32_t vr__ch_next(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t meet)
 {
     const vr__ch *ch = &p->ch;
-    const vr__search *F = &p->f, *B = &p->b;
+    const vr__qlabel *L = p->ql;
     uint32_t b, data;
     (void)t;
     s = ch->id[s];
     if (meet != s) {
         uint32_t x = meet;
-        while (F->l[x].pred != s)
-            x = F->l[x].pred;
+        while (L[x].pf != s)
+            x = L[x].pf;
         b = x;
-        data = ch->arc[F->l[x].parc].data;
+        data = find_arc(ch, s, 0, x);
     } else {
-        b = B->l[s].pred;
-        data = ch->arc[B->l[s].parc].data;
+        b = L[s].pb;
+        data = find_arc(ch, b, 1, s);
     }
     /* The first original edge is the leftmost leaf of the arc s->b. */
-    while (data & VR__SC) {
+    while (data != VR_PATH_NONE && (data & VR__SC)) {
         uint32_t v = data & ~VR__SC;
         data = find_arc(ch, v, 1, s);
         b = v;
-        if (data == VR_PATH_NONE)
-            return VR_PATH_NONE;
     }
-    return ch->old[b];
+    return data == VR_PATH_NONE ? VR_PATH_NONE : ch->old[b];
 }
