@@ -261,6 +261,44 @@ static int side_csr(const dlist *l, const vr__ch *ch, uint32_t **offp, vr__arc *
     return 0;
 }
 
+/* The query's copy of the arcs (path_internal.h: vr__qunit), labels
+ * cleared. */
+static int query_blocks(vr__ch *ch)
+{
+    uint32_t n = ch->n;
+    size_t total = (size_t)n * VR__QHEAD + ch->fo[n] + ch->bo[n];
+    ch->qo = malloc(sizeof *ch->qo * ((size_t)n + 1));
+    ch->q = malloc(sizeof *ch->q * total);
+    if (!ch->qo || !ch->q || total > UINT32_MAX)
+        return -ENOMEM;
+    uint32_t k = 0;
+    for (uint32_t c = 0; c < n; c++) {
+        ch->qo[c] = k;
+        k += VR__QHEAD + (ch->fo[c + 1] - ch->fo[c]) + (ch->bo[c + 1] - ch->bo[c]);
+    }
+    for (uint32_t c = 0; c < n; c++) {
+        vr__qunit *u = &ch->q[ch->qo[c]];
+        u[0].h0.nf = ch->fo[c + 1] - ch->fo[c];
+        u[0].h0.nb = ch->bo[c + 1] - ch->bo[c];
+        u[0].h0.id = c;
+        u[0].h0.pad = 0;
+        u[1].h1.df = u[1].h1.db = VR_PATH_INF;
+        u[2].h2.sf = u[2].h2.sb = 0;
+        u[2].h2.pf = u[2].h2.pb = VR_PATH_NONE;
+        u += VR__QHEAD;
+        for (int side = 0; side < 2; side++) {
+            const uint32_t *off = side ? ch->bo : ch->fo;
+            const vr__arc *arc = side ? ch->ba : ch->fa;
+            for (uint32_t i = off[c]; i < off[c + 1]; i++, u++) {
+                u->arc.toff = ch->qo[arc[i].to];
+                u->arc.tid = arc[i].to;
+                u->arc.cost = arc[i].cost;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Spreads the 16 low bits of x to the even bits. */
 static uint32_t spread16(uint32_t x)
 {
@@ -416,7 +454,8 @@ int vr__ch_build(vr__ch *ch, const vr_graph *g, const uint8_t *blocked, uint32_t
     }
     (void)next_rank;
     if (layout(ch, g, b.level) || side_csr(b.out, ch, &ch->fo, &ch->fa) ||
-        side_csr(b.in, ch, &ch->bo, &ch->ba))
+        side_csr(b.in, ch, &ch->bo, &ch->ba) ||
+        query_blocks(ch))
         goto fail;
     /* Each arc is in exactly one frozen list: its lower end's. */
     for (uint32_t i = 0; i < ch->fo[n]; i++)
@@ -446,129 +485,133 @@ void vr__ch_free(vr__ch *ch)
     free(ch->bo);
     free(ch->fa);
     free(ch->ba);
+    free(ch->qo);
+    free(ch->q);
     free(ch->blocked);
     memset(ch, 0, sizeof *ch);
 }
 
 /* ---- query ------------------------------------------------------------- */
 
-/* Max-heap of CH ids (no keys: the id is the key). */
-static inline void qpush(uint32_t *h, uint32_t *size, uint32_t v)
+/* Collects the upward search space of block b0 in direction `side` (0:
+ * forward arcs, 1: backward arcs) by a depth-first search: ord[0..k)
+ * receives its blocks in post-order, so ord[k-1] .. ord[0] is a
+ * topological order of the upward arcs; their labels of that side get
+ * stamp cur, distance infinity and no predecessor.  Returns k. */
+static uint32_t upward_space(vr__qunit *q, int side, uint32_t cur, uint32_t b0, vr__dfs *st,
+                             uint32_t *ord)
 {
-    uint32_t i = (*size)++;
-    while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
-        if (h[parent] >= v)
-            break;
-        h[i] = h[parent];
-        i = parent;
+    uint32_t sp = 0, k = 0, b = b0;
+    for (;;) { /* push b, whose label is not yet stamped */
+        if (side) {
+            q[b + 1].h1.db = VR_PATH_INF;
+            q[b + 2].h2.sb = cur;
+            q[b + 2].h2.pb = VR_PATH_NONE;
+        } else {
+            q[b + 1].h1.df = VR_PATH_INF;
+            q[b + 2].h2.sf = cur;
+            q[b + 2].h2.pf = VR_PATH_NONE;
+        }
+        uint32_t lo = b + VR__QHEAD + (side ? q[b].h0.nf : 0);
+        st[sp++] = (vr__dfs){b, lo, lo + (side ? q[b].h0.nb : q[b].h0.nf)};
+        b = VR_PATH_NONE;
+        while (sp) {
+            vr__dfs *top = &st[sp - 1];
+            if (top->pos < top->end) {
+                uint32_t w = q[top->pos++].arc.toff;
+                if ((side ? q[w + 2].h2.sb : q[w + 2].h2.sf) != cur) {
+                    b = w;
+                    break;
+                }
+            } else {
+                ord[k++] = top->block;
+                sp--;
+            }
+        }
+        if (b == VR_PATH_NONE)
+            return k;
     }
-    h[i] = v;
-}
-
-static inline uint32_t qpop(uint32_t *h, uint32_t *size)
-{
-    uint32_t top = h[0], n = --(*size), v = h[n], i = 0;
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && h[c + 1] > h[c])
-            c++;
-        if (h[c] <= v)
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = v;
-    return top;
 }
 
 /* The query sweeps instead of running Dijkstra.  Every upward arc leads to
- * a smaller CH id, so popping the largest id of the frontier first settles
- * each node after all its predecessors in the search space: one pass over
- * each arc, a heap of bare ints, no decrease-key.  The forward sweep covers
- * the whole upward space of s; the backward sweep from t meets it and stops
- * relaxing from nodes whose distance already reaches the best meeting cost
- * (costs are >= 0).  Labels change only on a strict improvement, in a fixed
- * order: the answer is a pure function of (CH, s, t). */
+ * a node of a higher level, so the upward space of a node is a DAG; a
+ * depth-first search collects it with a topological order, and one pass
+ * over its arcs in that order gives every distance: no heap, no
+ * decrease-key, and labels live in the nodes' blocks next to their arcs.
+ * The forward sweep covers the whole upward space of s; the backward sweep
+ * of t's space meets it and stops relaxing from nodes whose distance
+ * already reaches the best meeting cost (costs are >= 0).  Labels change
+ * only on a strict improvement, in a fixed order: the answer is a pure
+ * function of (CH, s, t). */
 double vr__ch_query(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t *meet)
 {
-    const vr__ch *ch = &p->ch;
-    vr__qlabel *L = p->ql;
-    uint32_t *H = p->qheap, hs = 0;
+    vr__ch *ch = &p->ch;
+    vr__qunit *q = ch->q;
+    uint32_t *ord = p->qord;
     if (++p->qcur == 0) { /* wrapped after 2^32 queries */
-        for (uint32_t v = 0; v < ch->n; v++)
-            L[v].sf = L[v].sb = 0;
+        for (uint32_t c = 0; c < ch->n; c++)
+            q[ch->qo[c] + 2].h2.sf = q[ch->qo[c] + 2].h2.sb = 0;
         p->qcur = 1;
     }
     const uint32_t cur = p->qcur;
-    uint64_t settled = 0;
+    uint32_t bs = ch->qo[ch->id[s]], bt = ch->qo[ch->id[t]];
 
-    uint32_t cs = ch->id[s], ct = ch->id[t];
-    L[cs].sf = cur;
-    L[cs].df = 0;
-    L[cs].pf = VR_PATH_NONE;
-    qpush(H, &hs, cs);
-    const uint32_t *fo = ch->fo;
-    const vr__arc *fa = ch->fa;
-    while (hs) {
-        uint32_t u = qpop(H, &hs);
-        double d = L[u].df;
-        settled++;
-        for (uint32_t a = fo[u], e = fo[u + 1]; a < e; a++) {
-            uint32_t w = fa[a].to;
-            double nd = d + fa[a].cost;
-            if (L[w].sf != cur) {
-                L[w].sf = cur;
-                L[w].df = nd;
-                L[w].pf = u;
-                qpush(H, &hs, w);
-            } else if (nd < L[w].df) {
-                L[w].df = nd;
-                L[w].pf = u;
+    uint32_t kf = upward_space(q, 0, cur, bs, p->qstack, ord);
+    q[bs + 1].h1.df = 0;
+    for (uint32_t i = kf; i-- > 0;) {
+        uint32_t u = ord[i];
+        double d = q[u + 1].h1.df;
+        const vr__qunit *a = &q[u + VR__QHEAD], *e = a + q[u].h0.nf;
+        for (; a < e; a++) {
+            uint32_t w = a->arc.toff;
+            double nd = d + a->arc.cost;
+            if (nd < q[w + 1].h1.df) {
+                q[w + 1].h1.df = nd;
+                q[w + 2].h2.pf = u;
             }
         }
     }
 
+    uint32_t kb = upward_space(q, 1, cur, bt, p->qstack, ord);
+    q[bt + 1].h1.db = 0;
     double best = VR_PATH_INF;
     uint32_t m = VR_PATH_NONE;
-    L[ct].sb = cur;
-    L[ct].db = 0;
-    L[ct].pb = VR_PATH_NONE;
-    qpush(H, &hs, ct);
-    const uint32_t *bo = ch->bo;
-    const vr__arc *ba = ch->ba;
-    while (hs) {
-        uint32_t v = qpop(H, &hs);
-        double d = L[v].db;
-        settled++;
-        if (L[v].sf == cur && L[v].df + d < best) {
-            best = L[v].df + d;
+    for (uint32_t i = kb; i-- > 0;) {
+        uint32_t v = ord[i];
+        double d = q[v + 1].h1.db;
+        if (q[v + 2].h2.sf == cur && q[v + 1].h1.df + d < best) {
+            best = q[v + 1].h1.df + d;
             m = v;
         }
-        if (d >= best)
+        if (!(d < best)) /* also skips nodes not reached below best */
             continue;
-        for (uint32_t a = bo[v], e = bo[v + 1]; a < e; a++) {
-            uint32_t x = ba[a].to;
-            double nd = d + ba[a].cost;
-            if (nd >= best) /* cannot improve the best meeting */
-                continue;
-            if (L[x].sb != cur) {
-                L[x].sb = cur;
-                L[x].db = nd;
-                L[x].pb = v;
-                qpush(H, &hs, x);
-            } else if (nd < L[x].db) {
-                L[x].db = nd;
-                L[x].pb = v;
+        const vr__qunit *a = &q[v + VR__QHEAD + q[v].h0.nf], *e = a + q[v].h0.nb;
+        for (; a < e; a++) {
+            uint32_t w = a->arc.toff;
+            double nd = d + a->arc.cost;
+            if (nd < q[w + 1].h1.db && nd < best) {
+                q[w + 1].h1.db = nd;
+                q[w + 2].h2.pb = v;
             }
         }
     }
+    uint64_t settled = (uint64_t)kf + kb;
     p->st.settled += settled;
     p->last_settled = settled;
-    *meet = m;
+    *meet = m == VR_PATH_NONE ? VR_PATH_NONE : q[m].h0.id;
     return best;
+}
+
+/* CH id of the forward / backward predecessor of CH node x in the last
+ * query. */
+static inline uint32_t fpred(const vr__ch *ch, uint32_t x)
+{
+    return ch->q[ch->q[ch->qo[x] + 2].h2.pf].h0.id;
+}
+
+static inline uint32_t bpred(const vr__ch *ch, uint32_t x)
+{
+    return ch->q[ch->q[ch->qo[x] + 2].h2.pb].h0.id;
 }
 
 /* Data of the arc between CH node v and `other` in v's forward (side 0) or
@@ -619,13 +662,12 @@ static int unpack_arc(vr_pathfinder *p, uint32_t a, uint32_t b, uint32_t data)
 
 int vr__ch_unpack(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t meet)
 {
-    const vr__qlabel *L = p->ql;
     const vr__ch *ch = &p->ch;
     size_t nchain = 0;
     uint32_t gs = s; /* graph id; s and t are CH ids below */
     s = ch->id[s];
     t = ch->id[t];
-    for (uint32_t x = meet; x != s; x = L[x].pf) {
+    for (uint32_t x = meet; x != s; x = fpred(ch, x)) {
         if (vr__grow((void **)&p->chain, &p->chain_cap, nchain + 1, sizeof *p->chain))
             return -ENOMEM;
         p->chain[nchain++] = x;
@@ -636,11 +678,11 @@ int vr__ch_unpack(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t meet)
     p->plen = 1;
     int rc = 0;
     for (size_t i = nchain; i-- > 0 && rc == 0;) {
-        uint32_t x = p->chain[i], pr = L[x].pf; /* arc pr -> x, pr lower */
+        uint32_t x = p->chain[i], pr = fpred(ch, x); /* arc pr -> x, pr lower */
         rc = unpack_arc(p, pr, x, find_arc(ch, pr, 0, x));
     }
-    for (uint32_t x = meet; x != t && rc == 0; x = L[x].pb) {
-        uint32_t nx = L[x].pb; /* arc x -> nx, nx lower */
+    for (uint32_t x = meet; x != t && rc == 0; x = bpred(ch, x)) {
+        uint32_t nx = bpred(ch, x); /* arc x -> nx, nx lower */
         rc = unpack_arc(p, x, nx, find_arc(ch, nx, 1, x));
     }
     return rc;
@@ -649,18 +691,17 @@ int vr__ch_unpack(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t meet)
 uint32_t vr__ch_next(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t meet)
 {
     const vr__ch *ch = &p->ch;
-    const vr__qlabel *L = p->ql;
     uint32_t b, data;
     (void)t;
     s = ch->id[s];
     if (meet != s) {
         uint32_t x = meet;
-        while (L[x].pf != s)
-            x = L[x].pf;
+        while (fpred(ch, x) != s)
+            x = fpred(ch, x);
         b = x;
         data = find_arc(ch, s, 0, x);
     } else {
-        b = L[s].pb;
+        b = bpred(ch, s);
         data = find_arc(ch, b, 1, s);
     }
     /* The first original edge is the leftmost leaf of the arc s->b. */

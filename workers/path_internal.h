@@ -78,7 +78,34 @@ typedef struct vr__arc {
  * with w higher, are fa[fo[c] .. fo[c+1]); its backward arcs, x->c with x
  * higher, stored with to = x, are ba[bo[c] .. bo[c+1]).  Arc ends and
  * shortcut middles are CH ids; edge ids are the graph's.  One arc per node
- * pair (the cheapest). */
+ * pair (the cheapest).
+ *
+ * The query reads its own copy, q: one block per node, in CH-id order, of
+ * 16-byte units: a header of QHEAD units (arc counts, CH id, and the
+ * node's labels for the current query, both directions), its forward arcs,
+ * then its backward arcs; an arc holds the block of its other end.
+ * Following an arc thus lands on the next node's labels and arcs at once:
+ * about one cache miss per cold node instead of three (offset, arcs,
+ * labels).  The labels are per query, so the CH (owned by one pathfinder)
+ * is not shared. */
+typedef union vr__qunit {
+    struct {
+        uint32_t toff, tid; /* block and CH id of the other end */
+        double cost;
+    } arc;
+    struct {
+        uint32_t nf, nb, id, pad;
+    } h0;
+    struct {
+        double df, db; /* distances from s / to t */
+    } h1;
+    struct {
+        uint32_t sf, sb; /* stamps: df / db valid iff == the query's */
+        uint32_t pf, pb; /* previous block towards s / towards t */
+    } h2;
+} vr__qunit;
+#define VR__QHEAD 3u
+
 typedef struct vr__ch {
     bool built;
     uint32_t n;
@@ -86,18 +113,19 @@ typedef struct vr__ch {
     uint32_t *old; /* CH id -> graph node */
     uint32_t *fo, *bo; /* n + 1 each */
     vr__arc *fa, *ba;
+    uint32_t *qo;   /* n: CH id -> its block in q */
+    vr__qunit *q;
     uint8_t *blocked; /* per edge id: blocked when this CH was built */
     uint64_t version; /* topology version it was built for */
     uint64_t shortcuts;
 } vr__ch;
 
-/* Labels of one CH query, both directions in one 32-byte struct (the
- * meeting test reads both): valid iff sf / sb == the query's stamp. */
-typedef struct vr__qlabel {
-    double df, db;
-    uint32_t sf, sb;
-    uint32_t pf, pb; /* previous CH node towards s / towards t */
-} vr__qlabel;
+
+/* A depth-first search frame of the CH query: a block, the next arc to
+ * follow and the end of its arcs (indices in q). */
+typedef struct vr__dfs {
+    uint32_t block, pos, end;
+} vr__dfs;
 
 /* An arc a->b still to unpack. */
 typedef struct vr__uitem {
@@ -125,9 +153,9 @@ struct vr_pathfinder {
     uint64_t stale_work;  /* fallback settled nodes since the last build */
     uint64_t last_settled;
     vr__search f, b;      /* labels of the plain searches */
-    vr__qlabel *ql;       /* labels of the CH query, by CH id */
     uint32_t qcur;        /* stamp of the last CH query */
-    uint32_t *qheap;      /* CH query: max-heap of CH ids */
+    uint32_t *qord;       /* CH query: search space (blocks) */
+    struct vr__dfs *qstack; /* CH query: depth-first search stack */
     vr__cslot *cache;
     uint32_t cache_mask;
     /* The last path: nodes pn[0..plen-1], edge ids pe[0..plen-2]. */
@@ -152,7 +180,7 @@ int vr__ch_build(vr__ch *ch, const vr_graph *g, const uint8_t *blocked, uint32_t
 void vr__ch_free(vr__ch *ch);
 /* Upward sweeps on p->ch from graph node s and to graph node t; returns the
  * cost and the meeting node, a CH id, in *meet (VR_PATH_NONE: no path).
- * Labels (on CH ids) stay in p->ql.  p->ql and p->qheap must hold p->ch.n. */
+ * Labels stay in p->ch.q; p->qord and p->qstack hold p->ch.n. */
 double vr__ch_query(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t *meet);
 /* Unpacks the path of the last vr__ch_query into p->pn / p->pe / p->plen.
  * 0 or -ENOMEM. */
