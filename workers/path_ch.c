@@ -1,8 +1,8 @@
 /* path_ch.c: the contraction hierarchy of the pathfinder (build, query,
  * unpacking).
  *
- * Build.  Every node gets a priority 2*(shortcuts - degree) + contracted
- * neighbours + level (level: 1 + the level of the deepest contracted
+ * Build.  Every node gets a priority 4*(shortcuts - degree) + contracted
+ * neighbours + 2*level (level: 1 + the level of the deepest contracted
  * neighbour), computed by simulating its contraction.  The node with the
  * smallest (priority, id) is contracted next after re-checking its priority
  * (lazy update); its neighbours' priorities are then recomputed.
@@ -15,14 +15,13 @@
  * single-threaded and ordered by node id on ties: the CH is a pure function
  * of the graph and the blocked set.
  *
- * Query.  Forward search on upward arcs from s, backward search on upward
- * arcs (reversed) from t, alternating; a direction stops once its smallest
- * key reaches the best meeting cost.  Stall-on-demand: a node u settled at d
- * is not expanded when some higher neighbour x reaches it for less
- * (dist(x) + c(x,u) < d), since then no shortest up-down path climbs
- * through u.  Unpacking replaces a shortcut a->b (middle v) by a->v, found
- * in v's backward arcs, and v->b, found in v's forward arcs, until only
- * original edges remain.
+ * Query.  Upward arcs go from a lower to a higher level, so the upward
+ * space of s (and of t, on reversed arcs) is a DAG: a depth-first search
+ * collects it in topological order and one sweep gives its distances; the
+ * backward sweep meets the forward labels and prunes at the best meeting
+ * cost (vr__ch_query).  Unpacking replaces a shortcut a->b (middle v) by
+ * a->v, found in v's backward arcs, and v->b, found in v's forward arcs,
+ * until only original edges remain.
  */
 #include "path_internal.h"
 
@@ -162,7 +161,9 @@ static double priority(bld *b, uint32_t v)
 {
     double sc = (double)find_shortcuts(b, v);
     double deg = (double)b->in[v].n + (double)b->out[v].n;
-    return 2.0 * (sc - deg) + b->deleted[v] + b->level[v];
+    /* Weights tuned on the bench galaxy: a heavier level term spreads the
+     * contraction more evenly, which shrinks the query's search spaces. */
+    return 4.0 * (sc - deg) + b->deleted[v] + 2.0 * b->level[v];
 }
 
 /* Adds or improves arc u->w in both lists. */
