@@ -309,6 +309,12 @@ int vr_pathfinder_new(vr_pathfinder **out, const vr_graph *g, const vr_path_opts
         rc = vr__search_init(&p->f, g->n);
     if (rc == 0)
         rc = vr__search_init(&p->b, g->n);
+    if (rc == 0) {
+        p->qord = malloc(sizeof *p->qord * (size_t)g->n);
+        p->qstack = malloc(sizeof *p->qstack * (size_t)g->n);
+        if (!p->qord || !p->qstack)
+            rc = -ENOMEM;
+    }
     if (rc == 0 && !o.no_cache) {
         uint32_t slots = 1;
         while (slots < o.cache_slots)
@@ -335,6 +341,8 @@ void vr_pathfinder_destroy(vr_pathfinder **pp)
         vr__ch_free(&p->ch);
         vr__search_fini(&p->f);
         vr__search_fini(&p->b);
+        free(p->qord);
+        free(p->qstack);
         free(p->blocked);
         free(p->cache);
         free(p->pn);

@@ -12,9 +12,10 @@
  * benchmarks compare with) run on the graph itself.  The fast path is a
  * contraction hierarchy: nodes are contracted in a deterministic order
  * (edge difference + contracted neighbours + level, ties by node id) with
- * settle-bounded witness searches; shortcuts remember their middle node, so
- * the bidirectional upward query (with stall-on-demand) unpacks into the
- * full node sequence.
+ * settle-bounded witness searches; a query sweeps the upward search spaces
+ * of s and t in topological order (no priority queue), and shortcuts
+ * remember their middle node, so the path unpacks into the full node
+ * sequence.
  *
  * Blocked edges.  A CH built for the current set of blocked edges is
  * "exact".  When the set changes the CH goes stale.  The rebuild policy

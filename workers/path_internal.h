@@ -71,23 +71,61 @@ typedef struct vr__arc {
 
 /* The contraction hierarchy: upward arcs only, on nodes renumbered so that
  * the top of the hierarchy, which every query visits, is contiguous in
- * memory (path_ch.c: layout).  Node c's forward arcs, c->w with rank(w) >
- * rank(c), are arc[off[2c] .. off[2c+1]); its backward arcs, x->c with
- * rank(x) > rank(c) stored with to = x, follow at arc[off[2c+1] ..
- * off[2c+2]), so one node's arcs of both kinds share cache lines.  Arc ends
- * and shortcut middles are CH ids; edge ids are the graph's.  One arc per
- * node pair (the cheapest). */
+ * memory (path_ch.c: layout).  CH ids go by level, highest first, and the
+ * level grows strictly along every upward arc, so an upward arc always
+ * leads to a smaller CH id: decreasing CH id is a topological order of the
+ * upward graph, which the query sweeps in.  Node c's forward arcs, c->w
+ * with w higher, are fa[fo[c] .. fo[c+1]); its backward arcs, x->c with x
+ * higher, stored with to = x, are ba[bo[c] .. bo[c+1]).  Arc ends and
+ * shortcut middles are CH ids; edge ids are the graph's.  One arc per node
+ * pair (the cheapest).
+ *
+ * The query reads its own copy, q: one block per node, in CH-id order, of
+ * 16-byte units: a header of QHEAD units (arc counts, CH id, and the
+ * node's labels for the current query, both directions), its forward arcs,
+ * then its backward arcs; an arc holds the block of its other end.
+ * Following an arc thus lands on the next node's labels and arcs at once:
+ * about one cache miss per cold node instead of three (offset, arcs,
+ * labels).  The labels are per query, so the CH (owned by one pathfinder)
+ * is not shared. */
+typedef union vr__qunit {
+    struct {
+        uint32_t toff, tid; /* block and CH id of the other end */
+        double cost;
+    } arc;
+    struct {
+        uint32_t nf, nb, id, pad;
+    } h0;
+    struct {
+        double df, db; /* distances from s / to t */
+    } h1;
+    struct {
+        uint32_t sf, sb; /* stamps: df / db valid iff == the query's */
+        uint32_t pf, pb; /* previous block towards s / towards t */
+    } h2;
+} vr__qunit;
+#define VR__QHEAD 3u
+
 typedef struct vr__ch {
     bool built;
     uint32_t n;
     uint32_t *id;  /* graph node -> CH id */
     uint32_t *old; /* CH id -> graph node */
-    uint32_t *off; /* 2n + 1 */
-    vr__arc *arc;
+    uint32_t *fo, *bo; /* n + 1 each */
+    vr__arc *fa, *ba;
+    uint32_t *qo;   /* n: CH id -> its block in q */
+    vr__qunit *q;
     uint8_t *blocked; /* per edge id: blocked when this CH was built */
     uint64_t version; /* topology version it was built for */
     uint64_t shortcuts;
 } vr__ch;
+
+
+/* A depth-first search frame of the CH query: a block, the next arc to
+ * follow and the end of its arcs (indices in q). */
+typedef struct vr__dfs {
+    uint32_t block, pos, end;
+} vr__dfs;
 
 /* An arc a->b still to unpack. */
 typedef struct vr__uitem {
@@ -114,7 +152,10 @@ struct vr_pathfinder {
     uint64_t missing;     /* edges blocked when the CH was built, not now */
     uint64_t stale_work;  /* fallback settled nodes since the last build */
     uint64_t last_settled;
-    vr__search f, b;      /* forward / backward labels */
+    vr__search f, b;      /* labels of the plain searches */
+    uint32_t qcur;        /* stamp of the last CH query */
+    uint32_t *qord;       /* CH query: search space (blocks) */
+    struct vr__dfs *qstack; /* CH query: depth-first search stack */
     vr__cslot *cache;
     uint32_t cache_mask;
     /* The last path: nodes pn[0..plen-1], edge ids pe[0..plen-2]. */
@@ -137,9 +178,9 @@ uint64_t vr__now_ns(void);
  * (then *ch is left unbuilt). */
 int vr__ch_build(vr__ch *ch, const vr_graph *g, const uint8_t *blocked, uint32_t witness_settle);
 void vr__ch_free(vr__ch *ch);
-/* Bidirectional upward search on p->ch from graph node s to graph node t;
- * returns the cost and the meeting node, a CH id, in *meet (VR_PATH_NONE: no
- * path).  Labels (on CH ids) stay in p->f / p->b. */
+/* Upward sweeps on p->ch from graph node s and to graph node t; returns the
+ * cost and the meeting node, a CH id, in *meet (VR_PATH_NONE: no path).
+ * Labels stay in p->ch.q; p->qord and p->qstack hold p->ch.n. */
 double vr__ch_query(vr_pathfinder *p, uint32_t s, uint32_t t, uint32_t *meet);
 /* Unpacks the path of the last vr__ch_query into p->pn / p->pe / p->plen.
  * 0 or -ENOMEM. */
