@@ -863,6 +863,9 @@ static void queue_command(coord *c, const vr_cmd *cmd, const uint8_t *id, size_t
         return;
     }
     c->next_ticket = ticket;
+    vr_cluster_write_begin(c->cl); /* tickets are in the state hash: a resumed run continues them */
+    vr_cluster_header(c->cl)->next_ticket = ticket;
+    vr_cluster_write_end(c->cl);
     w.ticket = ticket;
     c->queue[c->nqueued++] = (queued){.universe = cmd->universe, .w = w};
     *r = (cmd_result){.ticket = ticket, .universe = cmd->universe, .op = w.op, .state = RES_PENDING};
@@ -1915,6 +1918,7 @@ static int resume_world(coord *c, uint64_t id)
     h->coordinator_pid = (int32_t)getpid();
     c->turn = h->committed_turn;
     c->cluster_hash = h->cluster_hash;
+    c->next_ticket = h->next_ticket;
     vr_cluster_write_end(c->cl);
     return 0;
 }
@@ -2401,6 +2405,7 @@ int main(int argc, char **argv)
                 logf_("--restore %s: %s", c.o.restore, err);
         c.turn = vr_snapshot_header(snap)->turn;
         c.next_ticket = vr_snapshot_header(snap)->next_ticket;
+        vr_cluster_header(c.cl)->next_ticket = c.next_ticket;
         if (rc == 0 && !c.o.quiet)
             logf_("restored turn %" PRIu64 " from %s", c.turn, c.o.restore);
     }

@@ -319,7 +319,8 @@ typedef struct vr_cluster_hdr {
     uint32_t reserved0;
     uint64_t started_unix_ns;      /* creator */
     uint64_t turn_ns;              /* coordinator: wall time of the last turn */
-    uint64_t reserved[8];
+    uint64_t next_ticket;          /* coordinator: the last command ticket issued (--resume continues it) */
+    uint64_t reserved[7];
     char cmd_endpoint[256];        /* creator: where the command socket listens */
     char events_endpoint[256];     /* creator: where the coordinator's event PUB socket binds
                                     * (each worker's: its universe record's "events") */

@@ -338,3 +338,37 @@ def test_chaos_kills_everywhere_same_end(cluster, tmp_path):
     full = hashes_of(ref_log)
     assert merged[turns] == full[turns]
     assert all(full[t] == line for t, line in merged.items())
+
+
+def test_resume_continues_command_tickets(cluster, tmp_path):
+    """Tickets are in the state hash: commands issued after a --resume get the
+    tickets they would have had, so the hashes equal a run never stopped."""
+    def drive(c, log, kill_at=None):
+        c.start(*SMALL, "--paused", "--hash-log", str(log))
+        ctl = vr.connect(c.name, timeout=30)
+        ctl.step(4)
+        ctl.set_policy(0, 1, stance="aggressive")
+        ctl.step(3)
+        if kill_at:
+            pids = worker_pids(c)
+            c.proc.kill()
+            c.proc.communicate()
+            assert wait_until(lambda: not any(pid_alive(p) for p in pids), 5)
+            c.proc = subprocess.Popen([str(BIN / "vr-coordinator"), "--resume", c.name, "--quiet", "--paused",
+                                       "--hash-log", str(kill_at)], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=c.env())
+            assert wait_until(lambda: c.ctl("--json", "status", check=False).returncode == 0, 30)
+            c.worker_pids = worker_pids(c)
+            ctl = vr.connect(c.name, timeout=30)
+        t = ctl.set_policy(1, 2, budget=[1, 2, 3])
+        ctl.step(5)
+        t.result(timeout=30)  # applied (raises if it failed)
+        got = ctl.hash()
+        ctl.shutdown()
+        c.wait(30)
+        return t.ticket, got
+    ref_log, log1, log2 = tmp_path / "ref", tmp_path / "a", tmp_path / "b"
+    want = drive(cluster(), ref_log)
+    got = drive(cluster(), log1, kill_at=log2)
+    assert got[0] == want[0] == 2  # the second command's ticket, after the resume too
+    assert {**hashes_of(log1), **hashes_of(log2)} == hashes_of(ref_log)

@@ -110,7 +110,7 @@ def _endpoint_of(name: str) -> str:
             f"cluster {name!r} is not running: no /dev/shm/vr.{name}.cluster and no command "
             f"socket {path} (start it with vr-coordinator --name {name})") from None
     try:
-        pid = cl.creator_pid
+        pid = cl.coordinator_pid or cl.creator_pid  # a resumed cluster has a new coordinator
         ep = cl.cmd_endpoint
     finally:
         cl.close()

@@ -793,6 +793,14 @@ class Cluster:
         return self._consistent(True)[1]  # type: ignore[return-value]
 
     @property
+    def coordinator_pid(self) -> int:
+        """pid of the coordinator driving the cluster now (after
+        ``vr-coordinator --resume`` not the creator); 0 before it started."""
+        import struct
+        assert self._seg is not None
+        return struct.unpack_from("<i", self._seg.mm, L.CL_COORDINATOR_PID)[0]
+
+    @property
     def status(self) -> str:
         """starting, running, paused, stopping, stopped or failed."""
         return self.snapshot()["status"]
