@@ -18,7 +18,7 @@ echo "== tests (build/)"
 
 echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
 "$root/deploy/setup.sh" build-asan -DVR_SANITIZE=ON
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+(cd build-asan && CK_TIMEOUT_MULTIPLIER=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure -j2)
 
 left=$(comm -13 <(echo "$before") <(leftover) | grep . || true)
